@@ -1,0 +1,158 @@
+"""The one settings module. Every deployment difference comes from the environment."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+from project.env import database_from_url, env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+TESTING = "pytest" in sys.modules or env_bool("TAKHAI_TESTING", False)
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+# Outside tests and debug runs the key must come from the environment; a committed
+# fallback would sign every deployment's sessions with the same public key.
+_secret = os.environ.get("DJANGO_SECRET_KEY") or os.environ.get("DJANGO_SECRET_KEY_FILE")
+if _secret:
+    SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
+elif TESTING or DEBUG:
+    SECRET_KEY = "insecure-key-for-tests-and-local-debug-only"  # noqa: S105
+else:
+    raise RuntimeError("DJANGO_SECRET_KEY is not set (or DJANGO_SECRET_KEY_FILE)")
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "leaflet",
+    "geo",
+    "field",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_from_url(
+        env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/takhai")
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+# Thai first: the interface opens in Thai and English is a switch away.
+LANGUAGE_CODE = "th"
+LANGUAGES = [("th", _("Thai")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Asia/Bangkok"
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / ".local" / "staticfiles"
+# Front-end libraries come from npm (package.json) and are served from this server,
+# because tablets in the field often have no connection. Leaflet from npm is put
+# ahead of django-leaflet's bundled copy so there is one pinned version.
+STATICFILES_DIRS: list[str | tuple[str, str] | Path] = [
+    BASE_DIR / "static",
+    ("leaflet", str(BASE_DIR / "node_modules" / "leaflet" / "dist")),
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if TESTING or DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+TILE_URL = env_str("TAKHAI_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+TILE_ATTRIBUTION = env_str(
+    "TAKHAI_TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors"
+)
+LEAFLET_CONFIG = {
+    "DEFAULT_CENTER": (15.87, 100.99),
+    "DEFAULT_ZOOM": 6,
+    "MIN_ZOOM": 5,
+    "MAX_ZOOM": 18,
+    "TILES": [(_("Base map"), TILE_URL, {"attribution": TILE_ATTRIBUTION, "maxZoom": 19})],
+    "ATTRIBUTION_PREFIX": "Takhai",
+    "RESET_VIEW": False,
+}
+
+# Boundary files of the Royal Thai Survey Department (OCHA COD-AB). The importer
+# reads them from a path; nothing of them is kept in the repository.
+BOUNDARIES_DIR = Path(
+    env_str("TAKHAI_BOUNDARIES_DIR", str(BASE_DIR.parent / "shared" / "data" / "boundaries"))
+)
+CACHE_DIR = Path(env_str("TAKHAI_CACHE_DIR", str(BASE_DIR / ".local" / "cache")))
+DEMO_DIR = Path(env_str("TAKHAI_DEMO_DIR", str(BASE_DIR / ".local" / "demo")))
+# A point within this distance of a tambon, but inside none (the published
+# polygons are simplified, so coastal and border villages can fall just outside),
+# is assigned to the nearest tambon and flagged as snapped.
+GEOCODE_SNAP_METRES = env_int("TAKHAI_GEOCODE_SNAP_METRES", 250)
+
+# Debian 12 ships GDAL 3.6, which cannot block file and network access from spatial
+# reference strings (GDAL 3.9+ can). Boundary files are read only from operators'
+# paths; the upload checks that reject hostile files do not rely on GDAL for it.
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+}
