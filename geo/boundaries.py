@@ -16,10 +16,11 @@ import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.gis.gdal import DataSource, GDALException, OGRGeometry
-from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
+from django.contrib.gis.geos import GeometryCollection, GEOSGeometry, MultiPolygon, Polygon
 from django.db import connection, transaction
 
 from geo.models import AreaLevel, District, Province, Subdistrict, SubdistrictPart
@@ -65,8 +66,15 @@ LEVELS = (
 class BoundaryFileError(Exception):
     """A boundary file that cannot be imported; nothing of the run is kept."""
 
-    def __init__(self, path: Path | str, reason: str, *, feature: int | None = None,
-                 code: str | None = None, attribute: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        reason: str,
+        *,
+        feature: int | None = None,
+        code: str | None = None,
+        attribute: str | None = None,
+    ) -> None:
         self.path = str(path)
         self.feature = feature
         self.code = code
@@ -132,18 +140,19 @@ def _as_multipolygon(geom: GEOSGeometry) -> MultiPolygon | None:
     polygons: list[Polygon] = []
     if isinstance(geom, Polygon):
         polygons = [geom]
-    elif geom.geom_type in {"MultiPolygon", "GeometryCollection"}:
+    elif isinstance(geom, GeometryCollection):  # MultiPolygon is one too
         for part in geom:
             sub = _as_multipolygon(part)
             if sub is not None:
-                polygons.extend(sub)
+                polygons.extend(cast(Iterable[Polygon], sub))
     if not polygons:
         return None
     return MultiPolygon(*[p for p in polygons if not p.empty], srid=4326)
 
 
-def _clean_geometry(ogr: OGRGeometry | None, path: str, index: int, code: str,
-                    repairs: list[Repair]) -> MultiPolygon:
+def _clean_geometry(
+    ogr: OGRGeometry | None, path: str, index: int, code: str, repairs: list[Repair]
+) -> MultiPolygon:
     if ogr is None:
         raise BoundaryFileError(path, "has no geometry", feature=index, code=code)
     if ogr.srid not in (None, 4326):
@@ -152,7 +161,7 @@ def _clean_geometry(ogr: OGRGeometry | None, path: str, index: int, code: str,
     geos.srid = 4326
     if not geos.valid:
         reason = geos.valid_reason
-        geos = geos.make_valid()
+        geos = cast(Any, geos).make_valid()  # GEOS MakeValid; missing from django-stubs
         repairs.append(Repair(str(path), index, code, reason))
     result = _as_multipolygon(geos)
     if result is None or result.empty:
@@ -177,7 +186,9 @@ def _text(feature: object, name: str) -> str:
     return "" if value is None else str(value).strip()
 
 
-def read_boundary_file(path: Path | str, repairs: list[Repair]) -> tuple[LevelSpec, list[AreaRecord]]:
+def read_boundary_file(
+    path: Path | str, repairs: list[Repair]
+) -> tuple[LevelSpec, list[AreaRecord]]:
     """Reads one file into records, raising BoundaryFileError on anything unusable."""
     path = str(path)
     try:
@@ -190,8 +201,9 @@ def read_boundary_file(path: Path | str, repairs: list[Repair]) -> tuple[LevelSp
     spec = _detect_level(path, layer.fields)
     for attribute in spec.mapping.values():
         if attribute not in layer.fields and attribute != spec.mapping.get(spec.parent_field or ""):
-            raise BoundaryFileError(path, "required attribute is missing", feature=1,
-                                    attribute=attribute)
+            raise BoundaryFileError(
+                path, "required attribute is missing", feature=1, attribute=attribute
+            )
     records = [
         _read_feature(path, spec, index, feature, repairs)
         for index, feature in enumerate(layer, start=1)
@@ -199,28 +211,32 @@ def read_boundary_file(path: Path | str, repairs: list[Repair]) -> tuple[LevelSp
     return spec, records
 
 
-def _read_feature(path: str, spec: LevelSpec, index: int, feature: object,
-                  repairs: list[Repair]) -> AreaRecord:
+def _read_feature(
+    path: str, spec: LevelSpec, index: int, feature: object, repairs: list[Repair]
+) -> AreaRecord:
     raw_code = _text(feature, spec.code_attribute)
     code = _strip_pcode(raw_code)
     if len(code) != spec.code_length or not code.isdigit():
         raise BoundaryFileError(
-            path, f"{raw_code!r} is not a {spec.code_length}-digit DOPA code",
-            feature=index, attribute=spec.code_attribute,
+            path,
+            f"{raw_code!r} is not a {spec.code_length}-digit DOPA code",
+            feature=index,
+            attribute=spec.code_attribute,
         )
     names = {}
     for model_field in ("name_th", "name_en"):
         attribute = spec.mapping[model_field]
         names[model_field] = _text(feature, attribute)
         if not names[model_field]:
-            raise BoundaryFileError(path, "is empty", feature=index, code=code,
-                                    attribute=attribute)
+            raise BoundaryFileError(path, "is empty", feature=index, code=code, attribute=attribute)
     parent = code[: spec.code_length - 2] if spec.parent_field else None
     geom = _clean_geometry(feature.geom, path, index, code, repairs)  # type: ignore[attr-defined]
     return AreaRecord(code, names["name_th"], names["name_en"], parent, geom)
 
 
-def _upsert(spec: LevelSpec, records: Iterable[AreaRecord], path: Path | str) -> tuple[LevelCounts, list[str]]:
+def _upsert(
+    spec: LevelSpec, records: Iterable[AreaRecord], path: Path | str
+) -> tuple[LevelCounts, list[str]]:
     model = spec.model
     existing = {obj.pk: obj for obj in model.objects.all()}
     parent_ids: set[str] = set()
@@ -233,11 +249,16 @@ def _upsert(spec: LevelSpec, records: Iterable[AreaRecord], path: Path | str) ->
     for record in records:
         if record.parent is not None and record.parent not in parent_ids:
             raise BoundaryFileError(
-                path, f"its parent {spec.parent_field} {record.parent} is not imported; "
-                "import the higher level first or in the same run", code=record.code,
+                path,
+                f"its parent {spec.parent_field} {record.parent} is not imported; "
+                "import the higher level first or in the same run",
+                code=record.code,
             )
-        values: dict[str, object] = {"name_th": record.name_th, "name_en": record.name_en,
-                                     "geom": record.geom}
+        values: dict[str, object] = {
+            "name_th": record.name_th,
+            "name_en": record.name_en,
+            "geom": record.geom,
+        }
         if spec.parent_field:
             values[f"{spec.parent_field}_id"] = record.parent
         current = existing.get(record.code)
@@ -257,9 +278,12 @@ def _upsert(spec: LevelSpec, records: Iterable[AreaRecord], path: Path | str) ->
         if not same_geom:
             geometry_changed.append(record.code)
         counts.updated += 1
-    model.objects.bulk_create(to_create, batch_size=500)  # type: ignore[attr-defined]
-    update_fields = ["name_th", "name_en", "geom"] + ([spec.parent_field] if spec.parent_field else [])
-    model.objects.bulk_update(to_update, update_fields, batch_size=200)  # type: ignore[attr-defined]
+    manager = cast(Any, model._default_manager)  # one of three models, same fields
+    manager.bulk_create(to_create, batch_size=500)
+    update_fields = ["name_th", "name_en", "geom"] + (
+        [spec.parent_field] if spec.parent_field else []
+    )
+    manager.bulk_update(to_update, update_fields, batch_size=200)
     return counts, geometry_changed
 
 
@@ -337,7 +361,8 @@ def download_boundaries(url: str, *, refresh: bool = False) -> list[str]:
     picked = []
     for level in ("adm1", "adm2", "adm3"):
         candidates = sorted(
-            m for m in members
+            m
+            for m in members
             if level in m.lower() and m.lower().endswith((".shp", ".geojson", ".json"))
         )
         if candidates:

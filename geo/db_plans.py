@@ -37,8 +37,7 @@ def spatial_index_of(table: str, column: str = "geom") -> str:
     """The GiST index Django made for a geometry column."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT indexname FROM pg_indexes WHERE tablename = %s "
-            "AND indexdef ILIKE %s",
+            "SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexdef ILIKE %s",
             [table, f"%USING gist ({column})%"],
         )
         row = cursor.fetchone()

@@ -39,7 +39,9 @@ class Province(Area):
     class Meta:
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{2}$"), name="province_code_2_digits"),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{2}$"), name="province_code_2_digits"
+            ),
         ]
 
 
@@ -52,7 +54,9 @@ class District(Area):
     class Meta:
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{4}$"), name="district_code_4_digits"),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{4}$"), name="district_code_4_digits"
+            ),
             models.CheckConstraint(
                 condition=Q(code__startswith=F("province_id")), name="district_code_in_province"
             ),
@@ -68,7 +72,9 @@ class Subdistrict(Area):
     class Meta:
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{6}$"), name="subdistrict_code_6_digits"),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{6}$"), name="subdistrict_code_6_digits"
+            ),
             models.CheckConstraint(
                 condition=Q(code__startswith=F("district_id")), name="subdistrict_code_in_district"
             ),
@@ -108,7 +114,9 @@ class VillageCluster(models.Model):
     class Meta:
         ordering = ["subdistrict_id", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["subdistrict", "name"], name="cluster_name_unique_in_tambon"),
+            models.UniqueConstraint(
+                fields=["subdistrict", "name"], name="cluster_name_unique_in_tambon"
+            ),
             # Target of the composite foreign key from Village (see migration 0002).
             models.UniqueConstraint(fields=["id", "subdistrict"], name="cluster_id_subdistrict"),
         ]
@@ -139,9 +147,13 @@ class Village(models.Model):
     class Meta:
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{6}(0[1-9]|[1-9][0-9])$"), name="village_code_8_digits"),
             models.CheckConstraint(
-                condition=Q(code__startswith=F("subdistrict_id")), name="village_code_in_subdistrict"
+                condition=Q(code__regex=r"^[0-9]{6}(0[1-9]|[1-9][0-9])$"),
+                name="village_code_8_digits",
+            ),
+            models.CheckConstraint(
+                condition=Q(code__startswith=F("subdistrict_id")),
+                name="village_code_in_subdistrict",
             ),
         ]
 

@@ -12,7 +12,10 @@ from project.env import database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# Tests and the type checker (whose Django plugin loads this module) run no
+# deployment, so they may use the throwaway key below.
 TESTING = "pytest" in sys.modules or env_bool("TAKHAI_TESTING", False)
+_TYPE_CHECKING_RUN = "mypy" in sys.modules
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
 # Outside tests and debug runs the key must come from the environment; a committed
@@ -20,7 +23,7 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 _secret = os.environ.get("DJANGO_SECRET_KEY") or os.environ.get("DJANGO_SECRET_KEY_FILE")
 if _secret:
     SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
-elif TESTING or DEBUG:
+elif TESTING or DEBUG or _TYPE_CHECKING_RUN:
     SECRET_KEY = "insecure-key-for-tests-and-local-debug-only"  # noqa: S105
 else:
     raise RuntimeError("DJANGO_SECRET_KEY is not set (or DJANGO_SECRET_KEY_FILE)")
@@ -119,9 +122,7 @@ STORAGES = {
 }
 
 TILE_URL = env_str("TAKHAI_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
-TILE_ATTRIBUTION = env_str(
-    "TAKHAI_TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors"
-)
+TILE_ATTRIBUTION = env_str("TAKHAI_TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors")
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (15.87, 100.99),
     "DEFAULT_ZOOM": 6,

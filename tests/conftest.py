@@ -25,7 +25,8 @@ def boundary_files() -> list[Path]:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         pytest.fail(
-            "real boundary files are missing: " + ", ".join(missing)
+            "real boundary files are missing: "
+            + ", ".join(missing)
             + " (set TAKHAI_BOUNDARIES_DIR; see data/boundaries/README.md)"
         )
     return paths
@@ -42,7 +43,9 @@ def _national_boundaries_loaded(
 
 
 @pytest.fixture
-def national_boundaries(_national_boundaries_loaded: None, db: None, boundary_files: list[Path]) -> None:
+def national_boundaries(
+    _national_boundaries_loaded: None, db: None, boundary_files: list[Path]
+) -> None:
     """All 77 provinces, 928 districts and 7,425 tambons."""
     # A transactional test (browser tests) flushes the tables it ran against.
     if Subdistrict.objects.count() != NATIONAL_SUBDISTRICTS:

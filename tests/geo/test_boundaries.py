@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -34,14 +33,18 @@ def test_the_real_files_load_exactly_the_published_counts(national_boundaries: N
     assert Subdistrict.objects.get(code="400101").district.province.name_th == "ขอนแก่น"
 
 
-def test_a_second_run_changes_nothing(national_boundaries: None, boundary_files: list[Path]) -> None:
+def test_a_second_run_changes_nothing(
+    national_boundaries: None, boundary_files: list[Path]
+) -> None:
     report = import_boundaries(list(reversed(boundary_files)))
     assert report.changed == 0
     assert report.counts[AreaLevel.SUBDISTRICT].unchanged == 7425
     assert report.counts[AreaLevel.PROVINCE].unchanged == 77
 
 
-def test_every_stored_geometry_is_valid_and_the_parts_cover_each_tambon(national_boundaries: None) -> None:
+def test_every_stored_geometry_is_valid_and_the_parts_cover_each_tambon(
+    national_boundaries: None,
+) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM geo_subdistrict WHERE NOT ST_IsValid(geom)")
         assert cursor.fetchone() == (0,)
@@ -54,7 +57,9 @@ def test_every_stored_geometry_is_valid_and_the_parts_cover_each_tambon(national
     assert SubdistrictPart.objects.values("subdistrict").distinct().count() == 7425
 
 
-def test_a_changed_name_is_one_update(national_boundaries: None, tmp_path: Path, boundary_files: list[Path]) -> None:
+def test_a_changed_name_is_one_update(
+    national_boundaries: None, tmp_path: Path, boundary_files: list[Path]
+) -> None:
     data = json.loads(boundary_files[0].read_text(encoding="utf-8"))
     for feature in data["features"]:
         if feature["properties"]["ADM1_PCODE"] == "TH40":
@@ -91,9 +96,15 @@ def test_a_self_intersecting_polygon_is_repaired_and_reported(db: None) -> None:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("missing_attribute.geojson", "feature 1: attribute ADM1_TH: required attribute is missing"),
+        (
+            "missing_attribute.geojson",
+            "feature 1: attribute ADM1_TH: required attribute is missing",
+        ),
         ("empty_name.geojson", "feature 2 (95): attribute ADM1_TH: is empty"),
-        ("bad_code.geojson", "feature 1: attribute ADM2_PCODE: 'TH40X1' is not a 4-digit DOPA code"),
+        (
+            "bad_code.geojson",
+            "feature 1: attribute ADM2_PCODE: 'TH40X1' is not a 4-digit DOPA code",
+        ),
         ("point_geometry.geojson", "feature 1 (94): geometry is Point, not a polygon"),
         ("no_pcode.geojson", "not an OCHA COD-AB boundary file"),
         ("truncated.geojson", "not a readable GeoJSON or shapefile"),
@@ -101,7 +112,9 @@ def test_a_self_intersecting_polygon_is_repaired_and_reported(db: None) -> None:
         ("orphan_district.geojson", "its parent province 99 is not imported"),
     ],
 )
-def test_a_broken_file_is_refused_with_its_name_feature_and_field(db: None, name: str, expected: str) -> None:
+def test_a_broken_file_is_refused_with_its_name_feature_and_field(
+    db: None, name: str, expected: str
+) -> None:
     with pytest.raises(BoundaryFileError) as caught:
         import_boundaries([BAD / name])
     assert name in str(caught.value)
@@ -121,14 +134,18 @@ def test_the_command_prints_counts_and_repairs(db: None) -> None:
     from io import StringIO
 
     out = StringIO()
-    call_command("import_boundaries", str(BAD / "self_intersecting.geojson"), stdout=out, stderr=StringIO())
+    call_command(
+        "import_boundaries", str(BAD / "self_intersecting.geojson"), stdout=out, stderr=StringIO()
+    )
     text = out.getvalue()
     assert "repaired Self-intersection" in text
     assert "Province: 1 created, 0 updated, 0 unchanged" in text
 
 
 def test_the_command_turns_a_broken_file_into_a_message(db: None) -> None:
-    with pytest.raises(CommandError, match=r"truncated\.geojson: not a readable .*nothing was imported"):
+    with pytest.raises(
+        CommandError, match=r"truncated\.geojson: not a readable .*nothing was imported"
+    ):
         call_command("import_boundaries", str(BAD / "truncated.geojson"))
 
 
@@ -137,7 +154,10 @@ def test_the_command_line_shows_no_traceback(db: None) -> None:
     # anything is written, so this touches no data.
     result = subprocess.run(
         [sys.executable, "manage.py", "import_boundaries", str(BAD / "missing_attribute.geojson")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**__import__("os").environ, "DJANGO_DEBUG": "true"},
     )
     assert result.returncode == 1
@@ -165,7 +185,10 @@ def file_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def test_url_downloads_once_then_reads_the_cache(
-    db: None, file_server: tuple[str, Path], boundary_files: list[Path], tmp_path: Path,
+    db: None,
+    file_server: tuple[str, Path],
+    boundary_files: list[Path],
+    tmp_path: Path,
     settings: object,
 ) -> None:
     base, served = file_server
@@ -175,18 +198,31 @@ def test_url_downloads_once_then_reads_the_cache(
         archive.write(boundary_files[1], "tha_admbnda_adm2_rtsd.geojson")
     paths = download_boundaries(f"{base}/tha_adm_rtsd.zip")
     assert [p.rsplit("/", 1)[-1] for p in paths] == [
-        "tha_admbnda_adm1_rtsd.geojson", "tha_admbnda_adm2_rtsd.geojson",
+        "tha_admbnda_adm1_rtsd.geojson",
+        "tha_admbnda_adm2_rtsd.geojson",
     ]
     (served / "tha_adm_rtsd.zip").unlink()  # a second call must not need the server
     assert download_boundaries(f"{base}/tha_adm_rtsd.zip") == paths
     Subdistrict.objects.all().delete()
     District.objects.all().delete()
     Province.objects.all().delete()
-    call_command("import_boundaries", "--url", f"{base}/tha_adm_rtsd.zip", stdout=__import__("io").StringIO(), stderr=__import__("io").StringIO())
+    call_command(
+        "import_boundaries",
+        "--url",
+        f"{base}/tha_adm_rtsd.zip",
+        stdout=__import__("io").StringIO(),
+        stderr=__import__("io").StringIO(),
+    )
     assert (Province.objects.count(), District.objects.count()) == (77, 928)
 
 
-def test_url_of_a_plain_geojson(db: None, file_server: tuple[str, Path], boundary_files: list[Path], tmp_path: Path, settings: object) -> None:
+def test_url_of_a_plain_geojson(
+    db: None,
+    file_server: tuple[str, Path],
+    boundary_files: list[Path],
+    tmp_path: Path,
+    settings: object,
+) -> None:
     base, served = file_server
     settings.CACHE_DIR = tmp_path / "cache"  # type: ignore[attr-defined]
     shutil.copy(boundary_files[0], served / "tha_adm1.geojson")

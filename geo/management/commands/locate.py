@@ -61,7 +61,9 @@ class Command(BaseCommand):
                     out.write(json.dumps({"error": item}, ensure_ascii=False))
                 else:
                     located = next(found)
-                    out.write(json.dumps(located.as_dict() if located else None, ensure_ascii=False))
+                    out.write(
+                        json.dumps(located.as_dict() if located else None, ensure_ascii=False)
+                    )
 
 
 def _batches(source: TextIO) -> Iterator[list[tuple[float, float] | str]]:
