@@ -23,6 +23,7 @@ from django.contrib.gis.gdal import DataSource, GDALException, OGRGeometry
 from django.contrib.gis.geos import GeometryCollection, GEOSGeometry, MultiPolygon, Polygon
 from django.db import connection, transaction
 
+from geo import gazetteer
 from geo.models import AreaLevel, District, Province, Subdistrict, SubdistrictPart
 
 # Model field -> COD-AB attribute, as Django's LayerMapping writes it.
@@ -324,7 +325,7 @@ def import_boundaries(
         by_level.setdefault(spec.level, []).append((path, records))
         report.files.append(str(path))
         if progress:
-            progress(f"read {path}: {len(records)} {spec.level.label.lower()} areas")
+            progress(f"read {path}: {len(records)} {spec.level.value} areas")
     for spec in LEVELS:
         for path, records in by_level.get(spec.level, []):
             counts, changed_geoms = _upsert(spec, records, path)
@@ -334,6 +335,10 @@ def import_boundaries(
             total.unchanged += counts.unchanged
             if spec.level == AreaLevel.SUBDISTRICT:
                 rebuild_subdistrict_parts(changed_geoms)
+    if report.changed:
+        # The gazetteer remembers which codes have a boundary (per process; another
+        # process notices within gazetteer.BOUNDARY_CACHE_SECONDS).
+        gazetteer.clear_cache()
     return report
 
 

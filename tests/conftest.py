@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from geo import gazetteer
 from geo.boundaries import import_boundaries
 from geo.models import Province, Subdistrict
 
@@ -50,6 +51,7 @@ def national_boundaries(
     # A transactional test (browser tests) flushes the tables it ran against.
     if Subdistrict.objects.count() != NATIONAL_SUBDISTRICTS:
         import_boundaries(boundary_files)
+    gazetteer.clear_cache()
 
 
 @pytest.fixture
@@ -60,3 +62,94 @@ def khon_kaen_boundaries(boundary_files: list[Path]) -> None:
     """
     if not Province.objects.filter(code="40").exists():
         import_boundaries(boundary_files, only_province="40")
+
+
+# --- Personas (field models) ------------------------------------------------------
+# One user per role, with a Profile, in a test province of tiny squares far from
+# any real tambon (see tests/factories.py): `coordinator` and `official` cover the
+# province, `member_a` and `member_b` one district each and belong to search teams
+# A and B, `volunteer` is linked to a Volunteer in district A. All share the
+# password factories.TEST_PASSWORD; most tests just use client.force_login.
+from django.contrib.auth.models import User  # noqa: E402
+from factories import (  # noqa: E402
+    DistrictFactory,
+    ProfileFactory,
+    ProvinceFactory,
+    SubdistrictFactory,
+    TeamFactory,
+    UserFactory,
+    VillageFactory,
+    VolunteerFactory,
+    make,
+)
+
+from field.models import Role, Team  # noqa: E402
+from geo.models import District  # noqa: E402
+from geo.models import Province as _Province  # noqa: E402
+
+
+@pytest.fixture
+def persona_province(db: None) -> _Province:
+    return make(ProvinceFactory)
+
+
+@pytest.fixture
+def persona_districts(persona_province: _Province) -> tuple[District, District]:
+    """District A (member_a's, the volunteer's) and district B (member_b's)."""
+    return (make(DistrictFactory, province=persona_province),
+            make(DistrictFactory, province=persona_province))
+
+
+@pytest.fixture
+def team_a(db: None) -> Team:
+    return make(TeamFactory, name="ทีมค้นหา ก")
+
+
+@pytest.fixture
+def team_b(db: None) -> Team:
+    return make(TeamFactory, name="ทีมค้นหา ข")
+
+
+def _persona(username: str, role: Role, province: _Province | None,
+             districts: tuple[District, ...] = ()) -> User:
+    user = make(UserFactory, username=username)
+    make(ProfileFactory, user=user, role=role, province=province, districts=list(districts))
+    return user
+
+
+@pytest.fixture
+def coordinator(persona_province: _Province,
+                persona_districts: tuple[District, District]) -> User:
+    return _persona("coordinator", Role.COORDINATOR, persona_province, persona_districts)
+
+
+@pytest.fixture
+def member_a(persona_province: _Province, persona_districts: tuple[District, District],
+             team_a: Team) -> User:
+    user = _persona("member_a", Role.TEAM_MEMBER, persona_province, persona_districts[:1])
+    team_a.members.add(user)
+    return user
+
+
+@pytest.fixture
+def member_b(persona_province: _Province, persona_districts: tuple[District, District],
+             team_b: Team) -> User:
+    user = _persona("member_b", Role.TEAM_MEMBER, persona_province, persona_districts[1:])
+    team_b.members.add(user)
+    return user
+
+
+@pytest.fixture
+def volunteer(persona_province: _Province,
+              persona_districts: tuple[District, District]) -> User:
+    user = _persona("volunteer", Role.VOLUNTEER, persona_province, persona_districts[:1])
+    tambon = make(SubdistrictFactory, district=persona_districts[0])
+    village = make(VillageFactory, subdistrict=tambon)
+    make(VolunteerFactory, user=user, village=village, home=village.point)
+    return user
+
+
+@pytest.fixture
+def official(persona_province: _Province) -> User:
+    return _persona("official", Role.OFFICIAL, persona_province)
+# --- end of personas -------------------------------------------------------------------

@@ -139,7 +139,7 @@ def test_the_command_prints_counts_and_repairs(db: None) -> None:
     )
     text = out.getvalue()
     assert "repaired Self-intersection" in text
-    assert "Province: 1 created, 0 updated, 0 unchanged" in text
+    assert "province: 1 created, 0 updated, 0 unchanged" in text
 
 
 def test_the_command_turns_a_broken_file_into_a_message(db: None) -> None:

@@ -39,7 +39,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(str(repair)))
         for level, counts in report.counts.items():
             self.stdout.write(
-                f"{level.label}: {counts.created} created, {counts.updated} updated, "
+                f"{level.value}: {counts.created} created, {counts.updated} updated, "
                 f"{counts.unchanged} unchanged"
             )
         self.stdout.write(

@@ -1,0 +1,4 @@
+"""Writes of the field app: keyword-only, typed, atomic; ``full_clean`` then save.
+
+One module per subject (``schools``, ``teams``, ``volunteers``, ``accounts``).
+"""

@@ -1,0 +1,96 @@
+"""Debian's Chromium, driven by Playwright's sync API, at a 10" tablet's size.
+
+Playwright's own browser download is never used (no `playwright install`): the
+system Chromium is launched through ``executable_path``. Every request that does
+not go to the live server is aborted and recorded, so a test can assert that the
+page needs nothing from outside (field tablets are often offline).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import Browser, Page, Playwright, Route, ViewportSize, sync_playwright
+from pytest_django.live_server_helper import LiveServer
+
+# Playwright's sync API runs an event loop in the test's thread, and Django refuses
+# ORM calls from a thread with a running loop. The ORM calls here (fixtures loading
+# boundaries) do not overlap the browser's, so the guard only gets in the way.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("TAKHAI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TABLET: ViewportSize = {"width": 1280, "height": 800}
+SCREENSHOTS = Path(settings.BASE_DIR) / "test-results" / "screenshots"
+
+
+class BlockedRequests(list[str]):
+    """URLs the page asked for outside the live server, all of them aborted."""
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is not at {CHROMIUM} (apt-get install chromium)")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def blocked_requests() -> BlockedRequests:
+    return BlockedRequests()
+
+
+@pytest.fixture
+def page(
+    browser: Browser, live_server: LiveServer, blocked_requests: BlockedRequests
+) -> Iterator[Page]:
+    """A page on a Thai tablet (locale th-TH) that can reach the live server only."""
+    context = browser.new_context(viewport=TABLET, locale="th-TH", timezone_id="Asia/Bangkok")
+    context.set_default_timeout(15_000)
+    own = live_server.url
+
+    def only_the_live_server(route: Route) -> None:
+        if route.request.url.startswith(own):
+            route.continue_()
+        else:
+            blocked_requests.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_the_live_server)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page: Page, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Path]]:
+    """``screenshot("name")`` saves test-results/screenshots/<module>-<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = SCREENSHOTS / f"{request.module.__name__.rsplit('.', 1)[-1]}-{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+    yield take

@@ -1,0 +1,171 @@
+# factory_boy's declarations carry no annotations, so calling them is untyped.
+# mypy: allow-untyped-calls, allow-untyped-decorators
+"""factory_boy factories for places, schools, teams, volunteers and users.
+
+Places are tiny squares in the sea east of Narathiwat (102 E, 5 N), where no real
+tambon lies, with province codes no real province has: they can share a test
+database with the imported national boundaries without clashing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from typing import Any, TypeVar
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import User
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+from factory.declarations import (
+    LazyAttribute,
+    LazyAttributeSequence,
+    LazyFunction,
+    Sequence,
+    SubFactory,
+)
+from factory.django import DjangoModelFactory
+from factory.helpers import post_generation
+
+from field.models import Affiliation, Profile, Role, School, SchoolLevel, Team, Volunteer
+from geo.models import District, Province, Subdistrict, Village
+
+# Two-digit codes that DOPA has not given to any province.
+FREE_PROVINCE_CODES = ("99", "98", "97", "89", "88", "87", "79", "78", "69", "68", "59", "29")
+ORIGIN = (102.0, 5.0)
+TEST_PASSWORD = "takhai-test-password"  # noqa: S105 - tests only
+
+
+def square(x: float, y: float, size: float) -> MultiPolygon:
+    """A MultiPolygon square with its south-west corner at (x, y), in EPSG:4326."""
+    ring = ((x, y), (x + size, y), (x + size, y + size), (x, y + size), (x, y))
+    return MultiPolygon(Polygon(ring), srid=4326)
+
+
+ModelT = TypeVar("ModelT")
+
+
+def make(factory: type[DjangoModelFactory[ModelT]], **fields: Any) -> ModelT:
+    """``factory.create(**fields)``, typed: factory_boy's own ``create`` is not."""
+    return factory.create(**fields)
+
+
+@functools.cache
+def password_hash() -> str:
+    # PBKDF2 takes about half a second by design; every test user shares one hash.
+    return make_password(TEST_PASSWORD)
+
+
+class ProvinceFactory(DjangoModelFactory[Province]):
+    class Meta:
+        model = Province
+
+    code = Sequence(lambda n: FREE_PROVINCE_CODES[n % len(FREE_PROVINCE_CODES)])
+    name_th = Sequence(lambda n: f"จังหวัดทดสอบ {n}")
+    name_en = Sequence(lambda n: f"Test province {n}")
+    geom = Sequence(lambda n: square(ORIGIN[0] + (n % 12) * 0.1, ORIGIN[1], 0.1))
+
+
+class DistrictFactory(DjangoModelFactory[District]):
+    class Meta:
+        model = District
+
+    province = SubFactory(ProvinceFactory)
+    code = LazyAttributeSequence(lambda o, n: f"{o.province.code}{n % 99 + 1:02d}")
+    name_th = Sequence(lambda n: f"อำเภอทดสอบ {n}")
+    name_en = Sequence(lambda n: f"Test district {n}")
+    geom = LazyAttribute(lambda o: o.province.geom)
+
+
+class SubdistrictFactory(DjangoModelFactory[Subdistrict]):
+    """A 0.01-degree square (about 1.1 km) inside its province's square."""
+
+    class Meta:
+        model = Subdistrict
+
+    district = SubFactory(DistrictFactory)
+    code = LazyAttributeSequence(lambda o, n: f"{o.district.code}{n % 99 + 1:02d}")
+    name_th = Sequence(lambda n: f"ตำบลทดสอบ {n}")
+    name_en = Sequence(lambda n: f"Test subdistrict {n}")
+    geom = LazyAttributeSequence(
+        lambda o, n: square(
+            o.district.geom.extent[0] + (n % 10) * 0.01, o.district.geom.extent[1] + 0.02, 0.01
+        )
+    )
+
+
+class VillageFactory(DjangoModelFactory[Village]):
+    """A village at the centre of its tambon's square, unless given a point."""
+
+    class Meta:
+        model = Village
+
+    subdistrict = SubFactory(SubdistrictFactory)
+    code = LazyAttributeSequence(lambda o, n: f"{o.subdistrict.code}{n % 99 + 1:02d}")
+    name = Sequence(lambda n: f"บ้านทดสอบ {n}")
+    point = LazyAttribute(lambda o: o.subdistrict.geom.centroid)
+
+
+class SchoolFactory(DjangoModelFactory[School]):
+    class Meta:
+        model = School
+
+    code = Sequence(lambda n: f"10{99_000_000 + n:08d}")
+    name = Sequence(lambda n: f"โรงเรียนทดสอบ {n}")
+    affiliation = Affiliation.OBEC
+    levels = LazyFunction(lambda: [SchoolLevel.PREPRIMARY, SchoolLevel.PRIMARY])
+    students = 200
+    point = LazyFunction(lambda: Point(ORIGIN[0] + 0.005, ORIGIN[1] + 0.025, srid=4326))
+    subdistrict = None
+
+
+class UserFactory(DjangoModelFactory[User]):
+    """A user whose password is ``TEST_PASSWORD``."""
+
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = Sequence(lambda n: f"user{n}")
+    first_name = "ทดสอบ"
+    password = LazyFunction(password_hash)
+
+
+class ProfileFactory(DjangoModelFactory[Profile]):
+    class Meta:
+        model = Profile
+        skip_postgeneration_save = True
+
+    user = SubFactory(UserFactory)
+    role = Role.COORDINATOR
+    province = None
+
+    @post_generation
+    def districts(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create and extracted:
+            self.districts.set(extracted)
+
+
+class TeamFactory(DjangoModelFactory[Team]):
+    class Meta:
+        model = Team
+        skip_postgeneration_save = True
+
+    name = Sequence(lambda n: f"ทีมทดสอบ {n}")
+    base_school = None
+    base_point = None
+
+    @post_generation
+    def members(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create and extracted:
+            self.members.set(extracted)
+
+
+class VolunteerFactory(DjangoModelFactory[Volunteer]):
+    class Meta:
+        model = Volunteer
+
+    name = Sequence(lambda n: f"นางอาสา ทดสอบ{n}")
+    home = LazyFunction(lambda: Point(ORIGIN[0] + 0.005, ORIGIN[1] + 0.025, srid=4326))
+    village = None
+    kind = "parent"
+    active_from = dt.date(2025, 6, 1)
