@@ -24,7 +24,7 @@ from django.contrib.gis.geos import GeometryCollection, GEOSGeometry, MultiPolyg
 from django.db import connection, transaction
 
 from geo import gazetteer
-from geo.models import AreaLevel, District, Province, Subdistrict, SubdistrictPart
+from geo.models import AreaLevel, District, Province, Subdistrict, SubdistrictCell
 
 # Model field -> COD-AB attribute, as Django's LayerMapping writes it.
 PROVINCE_MAPPING = {"code": "ADM1_PCODE", "name_th": "ADM1_TH", "name_en": "ADM1_EN"}
@@ -288,20 +288,60 @@ def _upsert(
     return counts, geometry_changed
 
 
-def rebuild_subdistrict_parts(codes: Sequence[str]) -> None:
-    """Cuts the given tambons into small pieces for the point-in-polygon index."""
+# Every grid cell a changed tambon touches, before (its old pieces) or after.
+_AFFECTED_CELLS_SQL = """
+CREATE TEMP TABLE takhai_affected_cells AS
+SELECT DISTINCT i, j FROM geo_subdistrictcell WHERE subdistrict_id = ANY(%(codes)s)
+UNION
+SELECT g.i, g.j FROM geo_subdistrict s CROSS JOIN LATERAL ST_SquareGrid(%(size)s, s.geom) g
+WHERE s.code = ANY(%(codes)s) AND ST_Intersects(s.geom, g.geom)
+"""
+
+# The pieces of every affected cell, from all tambons in it; `lower` joins the
+# cell's touching pieces of lower-coded tambons (the border rule).
+_CELL_PIECES_SQL = """
+INSERT INTO geo_subdistrictcell (subdistrict_id, i, j, whole, geom, lower)
+WITH cells AS (
+    SELECT i, j, ST_MakeEnvelope(i * %(size)s, j * %(size)s,
+                                 (i + 1) * %(size)s, (j + 1) * %(size)s, 4326) AS g
+    FROM takhai_affected_cells
+), raw AS (
+    SELECT s.code, c.i, c.j, ST_Covers(s.geom, c.g) AS whole,
+           ST_Multi(ST_CollectionExtract(ST_Intersection(s.geom, c.g), 3)) AS geom
+    FROM cells c JOIN geo_subdistrict s ON s.geom && c.g AND ST_Intersects(s.geom, c.g)
+), kept AS (
+    SELECT * FROM raw WHERE NOT ST_IsEmpty(geom)
+), lower AS (
+    SELECT k.code, k.i, k.j, ST_Multi(ST_Union(l.geom)) AS g
+    FROM kept k JOIN kept l
+      ON l.i = k.i AND l.j = k.j AND l.code < k.code AND ST_Intersects(l.geom, k.geom)
+    GROUP BY k.code, k.i, k.j
+)
+SELECT k.code, k.i, k.j, k.whole,
+       CASE WHEN k.whole THEN NULL ELSE k.geom END,
+       CASE WHEN k.whole THEN NULL ELSE lower.g END
+FROM kept k LEFT JOIN lower ON lower.code = k.code AND lower.i = k.i AND lower.j = k.j
+"""
+
+
+def rebuild_subdistrict_cells(codes: Sequence[str]) -> None:
+    """Recuts the grid cells that the given tambons touch, before or after a change.
+
+    Neighbours in those cells are recut too, since their ``lower`` may change.
+    """
     if not codes:
         return
-    table = SubdistrictPart._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE subdistrict_id = ANY(%s)", [list(codes)])  # noqa: S608
+    params: dict[str, Any] = {"codes": list(codes), "size": SubdistrictCell.SIZE_DEGREES}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS takhai_affected_cells")
+        cursor.execute(_AFFECTED_CELLS_SQL, params)
         cursor.execute(
-            f"INSERT INTO {table} (subdistrict_id, geom) "  # noqa: S608
-            "SELECT code, (ST_Dump(ST_Subdivide(geom, %s))).geom FROM geo_subdistrict "
-            "WHERE code = ANY(%s)",
-            [SubdistrictPart.SUBDIVIDE_MAX_VERTICES, list(codes)],
+            "DELETE FROM geo_subdistrictcell c USING takhai_affected_cells a "
+            "WHERE c.i = a.i AND c.j = a.j"
         )
-        cursor.execute(f"ANALYZE {table}")
+        cursor.execute(_CELL_PIECES_SQL, params)
+        cursor.execute("DROP TABLE takhai_affected_cells")
+        cursor.execute("ANALYZE geo_subdistrictcell")
 
 
 @transaction.atomic
@@ -334,7 +374,7 @@ def import_boundaries(
             total.updated += counts.updated
             total.unchanged += counts.unchanged
             if spec.level == AreaLevel.SUBDISTRICT:
-                rebuild_subdistrict_parts(changed_geoms)
+                rebuild_subdistrict_cells(changed_geoms)
     if report.changed:
         # The gazetteer remembers which codes have a boundary (per process; another
         # process notices within gazetteer.BOUNDARY_CACHE_SECONDS).

@@ -139,8 +139,13 @@ def _geothai_entries() -> Iterator[GazetteerEntry]:
             yield GazetteerEntry("district", d.code, d.name_th, d.name_en, p.code, (), False)
             for s in geothai.subdistricts(d.code):
                 yield GazetteerEntry(
-                    "subdistrict", s.code, s.name_th, s.name_en, d.code,
-                    tuple(s.postal_codes), False,
+                    "subdistrict",
+                    s.code,
+                    s.name_th,
+                    s.name_en,
+                    d.code,
+                    tuple(s.postal_codes),
+                    False,
                 )
 
 

@@ -81,22 +81,39 @@ class Subdistrict(Area):
         ]
 
 
-class SubdistrictPart(models.Model):
-    """A piece of a tambon cut by ``ST_Subdivide``, for point-in-polygon lookups.
+class SubdistrictCell(models.Model):
+    """A tambon cut along a fixed longitude/latitude grid, for reverse geocoding.
 
-    A tambon polygon can have thousands of vertices; its pieces have at most
-    ``SUBDIVIDE_MAX_VERTICES``, so each GiST hit is followed by a cheap exact test.
-    Rebuilt by the boundary importer whenever a tambon's geometry changes.
+    A point finds its candidate pieces by integer arithmetic (its grid cell) and a
+    btree or hash join, never a GiST probe per point: on the project's 2-core
+    machines a GiST rescan costs about 20 us, a btree probe 0.4 us (docs/benchmarks.md).
+
+    - ``whole``: the tambon covers the entire cell; no geometry test is needed.
+    - ``geom``: the tambon's part of the cell, when not whole.
+    - ``lower``: the union of the cell's pieces of lower-coded tambons that touch
+      this one. A point on a shared border belongs to the lower code, so a piece
+      owns a point it intersects unless the point also touches ``lower``.
     """
 
-    SUBDIVIDE_MAX_VERTICES = 64
+    SIZE_DEGREES = 0.02  # about 2.2 km; measured against 0.05 in docs/benchmarks.md
 
-    # No btree on subdistrict: with one, "ORDER BY subdistrict_id LIMIT 1" can lead
-    # the planner to walk it in order and test every piece, instead of the GiST.
-    subdistrict = models.ForeignKey(
-        Subdistrict, on_delete=models.CASCADE, related_name="parts", db_index=False
-    )
-    geom = models.PolygonField(srid=4326)
+    subdistrict = models.ForeignKey(Subdistrict, on_delete=models.CASCADE, related_name="cells")
+    i = models.IntegerField()
+    j = models.IntegerField()
+    whole = models.BooleanField()
+    geom = models.MultiPolygonField(srid=4326, null=True, spatial_index=False)
+    lower = models.MultiPolygonField(srid=4326, null=True, spatial_index=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(whole=True, geom__isnull=True, lower__isnull=True)
+                | Q(whole=False, geom__isnull=False),
+                name="subdistrictcell_whole_or_piece",
+            ),
+            # Its index, led by (i, j), is the one every lookup uses.
+            models.UniqueConstraint(fields=["i", "j", "subdistrict"], name="subdistrictcell_grid"),
+        ]
 
 
 class VillageCluster(models.Model):

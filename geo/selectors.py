@@ -1,11 +1,17 @@
 """Reads about places: reverse geocoding and the areas below an area.
 
 Reverse geocoding rule (the same in every function here):
-1. A point is in the tambon whose polygon covers it, border included. For a point
-   and a polygon that is ``ST_Intersects``, which PostGIS answers by a fast
-   point-in-polygon test, on the subdivided pieces found through their GiST index.
+1. A point is in the tambon whose polygon covers it, border included
+   (``ST_Intersects``, a point-in-polygon test).
 2. A point on a border shared by two tambons goes to the lower tambon code, so the
    answer never depends on row order.
+
+Both are answered from ``SubdistrictCell``: the point's grid cell is found by
+arithmetic and a btree or hash join; a cell wholly inside one tambon needs no
+geometry test; in a shared cell, a piece owns a point it intersects unless the
+point also touches ``lower``, the cell's pieces of lower-coded tambons. Pieces
+of one cell meet only along their edges, so exactly one piece owns each point
+of the land: no per-point sort or grouping is needed.
 3. ``locate_points`` only: a point inside no tambon but within
    ``settings.GEOCODE_SNAP_METRES`` of one (the published polygons are simplified,
    so shore and border villages can fall just outside) goes to the nearest, with
@@ -22,22 +28,28 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import CharField, F, Func, Model, OuterRef, QuerySet, Subquery
+from django.db.models import CharField, Func, Model, QuerySet, TextField
 
-from geo.models import AreaLevel, District, Province, Subdistrict, SubdistrictPart, Village
+from geo.models import AreaLevel, District, Province, Subdistrict, SubdistrictCell, Village
 
-PARTS_TABLE = SubdistrictPart._meta.db_table
+CELLS_TABLE = SubdistrictCell._meta.db_table
+CELL_SIZE = SubdistrictCell.SIZE_DEGREES
 
-# One point (pts.g) -> its tambon code by rules 1 and 2. Used by every selector so
-# the rule lives in one place. min() rather than ORDER BY ... LIMIT 1: no sort per
-# point, and no plan that walks codes in order.
-_LATERAL_HIT = f"""
-LEFT JOIN LATERAL (
-    SELECT min(part.subdistrict_id) AS code
-    FROM {PARTS_TABLE} part
-    WHERE ST_Intersects(part.geom, pts.g)
-) hit ON true
-"""  # noqa: S608
+
+def _owning_cell(point: str) -> str:
+    """SQL: cell piece ``c`` owns the point expression ``point`` (rules 1 and 2).
+
+    The one place the rule is written; every selector below uses it.
+    """
+    return (
+        f"c.i = floor(ST_X({point}) / {CELL_SIZE})::int"
+        f" AND c.j = floor(ST_Y({point}) / {CELL_SIZE})::int"
+        f" AND (c.whole OR (ST_Intersects(c.geom, {point})"
+        f" AND (c.lower IS NULL OR NOT ST_Intersects(c.lower, {point}))))"
+    )
+
+
+_LEFT_JOIN_OWNER = f"LEFT JOIN {CELLS_TABLE} c ON {_owning_cell('pts.g')}"
 
 
 @dataclass(frozen=True)
@@ -63,20 +75,41 @@ class Location:
         }
 
 
-def subdistrict_at(point_ref: str) -> Subquery:
+class SubdistrictAt(Func):
     """An expression for a row's tambon code, for ``annotate()`` and ``update()``.
 
-    ``Household.objects.update(subdistrict_id=subdistrict_at("point"))`` places
-    every row in one statement, each through the parts' GiST index.
+    ``Household.objects.update(subdistrict_id=SubdistrictAt("point"))`` places
+    every row in one statement.
     """
-    # MIN as a plain Func: Django adds no GROUP BY, so the subquery is one row.
-    lowest = Func(F("subdistrict_id"), function="MIN", output_field=CharField())
-    parts = SubdistrictPart.objects.filter(geom__intersects=OuterRef(point_ref))
-    return Subquery(parts.annotate(code=lowest).values("code"))
+
+    output_field = CharField()
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, tuple[Any, ...]]:
+        point_sql, point_params = compiler.compile(self.source_expressions[0])
+        point = f"({point_sql})"
+        condition = _owning_cell(point)
+        # LIMIT 1 only guards against overlapping source polygons; see rule 2.
+        sql = f"(SELECT c.subdistrict_id FROM {CELLS_TABLE} c WHERE {condition} LIMIT 1)"  # noqa: S608
+        return sql, tuple(point_params) * condition.count(point)
+
+
+def subdistrict_at(point_ref: str) -> SubdistrictAt:
+    return SubdistrictAt(point_ref)
+
+
+class _Geometry(Func):
+    """The geometry as it is: Django would select it ``::bytea``, and every use of
+    the column below would then parse the WKB again."""
+
+    template = "%(expressions)s"
+    output_field = TextField()
 
 
 def _points_sql(queryset: QuerySet[Any], point_field: str) -> tuple[str, tuple[Any, ...]]:
-    inner, params = queryset.values_list(point_field).query.sql_with_params()
+    points = queryset.annotate(takhai_point=_Geometry(point_field)).values_list("takhai_point")
+    inner, params = points.query.sql_with_params()
     # `inner` is SQL that Django compiled, its values kept apart in `params`.
     return f"SELECT pts_in.* FROM ({inner}) AS pts_in(g)", params  # noqa: S608
 
@@ -89,7 +122,7 @@ def count_by_subdistrict_sql(
     sql = (
         # Not MATERIALIZED: a materialised CTE would rule out a parallel plan.
         f"WITH pts AS ({points}) "  # noqa: S608
-        f"SELECT hit.code, count(*) FROM pts {_LATERAL_HIT} GROUP BY hit.code"
+        f"SELECT c.subdistrict_id, count(*) FROM pts {_LEFT_JOIN_OWNER} GROUP BY 1"
     )
     return sql, params
 
@@ -118,7 +151,7 @@ WITH pts AS MATERIALIZED (
     SELECT ord, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS g
     FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS t(lon, lat, ord)
 )
-SELECT pts.ord, hit.code FROM pts {_LATERAL_HIT}
+SELECT pts.ord, c.subdistrict_id FROM pts {_LEFT_JOIN_OWNER}
 """  # noqa: S608
 
 _SNAP_SQL = """

@@ -129,9 +129,7 @@ def clusters_replace(
     For regrouping a whole tambon, where one ``cluster_create`` per cluster would
     derive the areas again each time.
     """
-    outside = [
-        v.code for vs in groups.values() for v in vs if v.subdistrict_id != subdistrict.code
-    ]
+    outside = [v.code for vs in groups.values() for v in vs if v.subdistrict_id != subdistrict.code]
     if outside:
         raise VillageOutsideTambon(subdistrict.code, outside)
     existing = {c.name: c for c in VillageCluster.objects.filter(subdistrict=subdistrict)}

@@ -96,8 +96,10 @@ def persona_province(db: None) -> _Province:
 @pytest.fixture
 def persona_districts(persona_province: _Province) -> tuple[District, District]:
     """District A (member_a's, the volunteer's) and district B (member_b's)."""
-    return (make(DistrictFactory, province=persona_province),
-            make(DistrictFactory, province=persona_province))
+    return (
+        make(DistrictFactory, province=persona_province),
+        make(DistrictFactory, province=persona_province),
+    )
 
 
 @pytest.fixture
@@ -110,38 +112,39 @@ def team_b(db: None) -> Team:
     return make(TeamFactory, name="ทีมค้นหา ข")
 
 
-def _persona(username: str, role: Role, province: _Province | None,
-             districts: tuple[District, ...] = ()) -> User:
+def _persona(
+    username: str, role: Role, province: _Province | None, districts: tuple[District, ...] = ()
+) -> User:
     user = make(UserFactory, username=username)
     make(ProfileFactory, user=user, role=role, province=province, districts=list(districts))
     return user
 
 
 @pytest.fixture
-def coordinator(persona_province: _Province,
-                persona_districts: tuple[District, District]) -> User:
+def coordinator(persona_province: _Province, persona_districts: tuple[District, District]) -> User:
     return _persona("coordinator", Role.COORDINATOR, persona_province, persona_districts)
 
 
 @pytest.fixture
-def member_a(persona_province: _Province, persona_districts: tuple[District, District],
-             team_a: Team) -> User:
+def member_a(
+    persona_province: _Province, persona_districts: tuple[District, District], team_a: Team
+) -> User:
     user = _persona("member_a", Role.TEAM_MEMBER, persona_province, persona_districts[:1])
     team_a.members.add(user)
     return user
 
 
 @pytest.fixture
-def member_b(persona_province: _Province, persona_districts: tuple[District, District],
-             team_b: Team) -> User:
+def member_b(
+    persona_province: _Province, persona_districts: tuple[District, District], team_b: Team
+) -> User:
     user = _persona("member_b", Role.TEAM_MEMBER, persona_province, persona_districts[1:])
     team_b.members.add(user)
     return user
 
 
 @pytest.fixture
-def volunteer(persona_province: _Province,
-              persona_districts: tuple[District, District]) -> User:
+def volunteer(persona_province: _Province, persona_districts: tuple[District, District]) -> User:
     user = _persona("volunteer", Role.VOLUNTEER, persona_province, persona_districts[:1])
     tambon = make(SubdistrictFactory, district=persona_districts[0])
     village = make(VillageFactory, subdistrict=tambon)
@@ -152,4 +155,6 @@ def volunteer(persona_province: _Province,
 @pytest.fixture
 def official(persona_province: _Province) -> User:
     return _persona("official", Role.OFFICIAL, persona_province)
+
+
 # --- end of personas -------------------------------------------------------------------

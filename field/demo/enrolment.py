@@ -72,7 +72,8 @@ class _Schools:
         self.xy = np.array([(s.xy[0] * _X_SCALE, s.xy[1]) for s in schools])
         self.candidates = {
             (level, boy): np.array([i for i in found if boy or not schools[i].boys_only])
-            for level, found in self.by_level.items() for boy in (False, True)
+            for level, found in self.by_level.items()
+            for boy in (False, True)
         }
 
     def nearest(self, level: str, xy: tuple[float, float], *, boy: bool) -> list[int]:
@@ -86,8 +87,9 @@ class _Schools:
 LARGE_SCHOOL_FLOOR = 130
 
 
-def _quotas(rng: random.Random, schools: list[SchoolRecord],
-            demand: dict[str, int]) -> list[dict[str, int]]:
+def _quotas(
+    rng: random.Random, schools: list[SchoolRecord], demand: dict[str, int]
+) -> list[dict[str, int]]:
     """Places per school and level, summing to the demand of each level."""
     quotas: list[dict[str, int]] = [{} for _ in schools]
     for index, school in enumerate(schools):
@@ -98,8 +100,9 @@ def _quotas(rng: random.Random, schools: list[SchoolRecord],
     for level, pupils in sorted(demand.items()):
         left = pupils - sum(q.get(level, 0) for q in quotas)
         large = [i for i, s in enumerate(schools) if level in s.levels and not s.small]
-        for i, n in zip(large, largest_remainder(left, [rng.uniform(1, 3) for _ in large]),
-                        strict=True):
+        for i, n in zip(
+            large, largest_remainder(left, [rng.uniform(1, 3) for _ in large]), strict=True
+        ):
             quotas[i][level] = n
     _lift_large_schools(schools, quotas)
     return quotas
@@ -112,40 +115,63 @@ def _lift_large_schools(schools: list[SchoolRecord], quotas: list[dict[str, int]
         while not school.small and sum(quotas[index].values()) < LARGE_SCHOOL_FLOOR:
             level = school.levels[0]
             donor = max(
-                (i for i, s in enumerate(schools) if level in s.levels and not s.small
-                 and i != index),
+                (
+                    i
+                    for i, s in enumerate(schools)
+                    if level in s.levels and not s.small and i != index
+                ),
                 key=lambda i: (sum(quotas[i].values()), -i),
             )
-            move = min(LARGE_SCHOOL_FLOOR - sum(quotas[index].values()),
-                       sum(quotas[donor].values()) - LARGE_SCHOOL_FLOOR, quotas[donor][level])
+            move = min(
+                LARGE_SCHOOL_FLOOR - sum(quotas[index].values()),
+                sum(quotas[donor].values()) - LARGE_SCHOOL_FLOOR,
+                quotas[donor][level],
+            )
             if move <= 0:
                 raise RuntimeError(f"demo generator: too few pupils for {school.code}")
             quotas[donor][level] -= move
             quotas[index][level] += move
 
 
-def _fill_boys_only(lookup: _Schools, children: list[Child], households: list[Household],
-                    pupils: list[int], levels: dict[int, str], quotas: list[dict[str, int]],
-                    placed: dict[int, int]) -> None:
+def _fill_boys_only(
+    lookup: _Schools,
+    children: list[Child],
+    households: list[Household],
+    pupils: list[int],
+    levels: dict[int, str],
+    quotas: list[dict[str, int]],
+    placed: dict[int, int],
+) -> None:
     """Boys-only schools first take the nearest boys, so their places are not
     left over at the end for girls who cannot take them."""
     for index, school in enumerate(lookup.schools):
         if not school.boys_only:
             continue
         for level in school.levels:
-            boys = [i for i in pupils if levels[i] == level and children[i].sex == "ช"
-                    and i not in placed]
+            boys = [
+                i
+                for i in pupils
+                if levels[i] == level and children[i].sex == "ช" and i not in placed
+            ]
             sx, sy = lookup.xy[index]
-            boys.sort(key=lambda i: (
-                (households[children[i].household].xy[0] * _X_SCALE - sx) ** 2
-                + (households[children[i].household].xy[1] - sy) ** 2, i))
+            boys.sort(
+                key=lambda i: (
+                    (households[children[i].household].xy[0] * _X_SCALE - sx) ** 2
+                    + (households[children[i].household].xy[1] - sy) ** 2,
+                    i,
+                )
+            )
             for i in boys[: quotas[index].get(level, 0)]:
                 placed[i] = index
             quotas[index][level] = max(0, quotas[index].get(level, 0) - len(boys))
 
 
-def assign_schools(rng: random.Random, schools: list[SchoolRecord], children: list[Child],
-                   households: list[Household]) -> dict[int, int]:
+def assign_schools(
+    rng: random.Random,
+    schools: list[SchoolRecord],
+    children: list[Child],
+    households: list[Household],
+) -> dict[int, int]:
     """Child index -> school index for academic year 2568."""
     lookup = _Schools(schools)
     pupils = [i for i, c in enumerate(children) if c.outcome is Outcome.ENROLLED]
@@ -197,8 +223,9 @@ class _Register:
         self.g_codes: dict[tuple[int, str], str] = {}
         self.g_codes_taken: set[str] = set()
 
-    def add(self, index: int, child: Child, school: int, label: str, year: int,
-            status: str) -> None:
+    def add(
+        self, index: int, child: Child, school: int, label: str, year: int, status: str
+    ) -> None:
         record = self.schools[school]
         if child.g_coded:
             key = (index, record.code)
@@ -211,17 +238,36 @@ class _Register:
             written = self.g_codes[key]
         else:
             r = self.rng.random()
-            written = (mistype(self.rng, child.national_id) if r < config.MISTYPED_SHARE
-                       else "" if r < config.MISTYPED_SHARE + config.MISSING_ID_SHARE
-                       else child.national_id)
-        self.rows.append(EnrolmentRow(
-            record.affiliation, written, child.first_name, child.last_name, child.birth_date,
-            record.code, record.name, label, year, status, index,
-        ))
+            written = (
+                mistype(self.rng, child.national_id)
+                if r < config.MISTYPED_SHARE
+                else ""
+                if r < config.MISTYPED_SHARE + config.MISSING_ID_SHARE
+                else child.national_id
+            )
+        self.rows.append(
+            EnrolmentRow(
+                record.affiliation,
+                written,
+                child.first_name,
+                child.last_name,
+                child.birth_date,
+                record.code,
+                record.name,
+                label,
+                year,
+                status,
+                index,
+            )
+        )
 
 
-def make_registers(rng: random.Random, schools: list[SchoolRecord], children: list[Child],
-                   households: list[Household]) -> list[EnrolmentRow]:
+def make_registers(
+    rng: random.Random,
+    schools: list[SchoolRecord],
+    children: list[Child],
+    households: list[Household],
+) -> list[EnrolmentRow]:
     placed = assign_schools(rng, schools, children, households)
     lookup = _Schools(schools)
     register = _Register(rng, schools)
@@ -238,8 +284,9 @@ def make_registers(rng: random.Random, schools: list[SchoolRecord], children: li
             if before[0] in schools[school].levels:
                 if before[0] == now[0] and rng.random() < config.MOVED_SHARE:
                     elsewhere = [s for s in lookup.nearest(before[0], xy, boy=boy) if s != school]
-                    register.add(index, child, elsewhere[0], before[1], config.PREVIOUS_YEAR,
-                                 "moved")
+                    register.add(
+                        index, child, elsewhere[0], before[1], config.PREVIOUS_YEAR, "moved"
+                    )
                     continue
                 status = "graduated" if before[1] in FINAL_GRADES else "studying"
                 register.add(index, child, school, before[1], config.PREVIOUS_YEAR, status)
@@ -262,12 +309,32 @@ def make_registers(rng: random.Random, schools: list[SchoolRecord], children: li
     return sorted(register.rows, key=_row_order)
 
 
-_GRADE_ORDER = {g: n for n, g in enumerate(
-    ["อ.1", "อ.2", "อ.3", *(f"ป.{n}" for n in range(1, 7)), *(f"ม.{n}" for n in range(1, 7)),
-     "ม.ปลาย", "ปวช.1", "ปวช.2", "ปวช.3", "ปวส.1"]
-)}
+_GRADE_ORDER = {
+    g: n
+    for n, g in enumerate(
+        [
+            "อ.1",
+            "อ.2",
+            "อ.3",
+            *(f"ป.{n}" for n in range(1, 7)),
+            *(f"ม.{n}" for n in range(1, 7)),
+            "ม.ปลาย",
+            "ปวช.1",
+            "ปวช.2",
+            "ปวช.3",
+            "ปวส.1",
+        ]
+    )
+}
 
 
 def _row_order(row: EnrolmentRow) -> tuple[str, int, str, int, str, str, int]:
-    return (row.affiliation, row.academic_year, row.school_code, _GRADE_ORDER[row.grade],
-            row.last_name, row.first_name, row.child)
+    return (
+        row.affiliation,
+        row.academic_year,
+        row.school_code,
+        _GRADE_ORDER[row.grade],
+        row.last_name,
+        row.first_name,
+        row.child,
+    )

@@ -28,7 +28,8 @@ def generate(tambons: list[Tambon]) -> DemoData:
     households, children = make_population(_rng("population"), tambons, villages)
     enrolment = make_registers(_rng("enrolment"), schools, children, households)
     volunteers = make_volunteers(_rng("volunteers"), tambons, villages)
-    data = DemoData(tambons, villages, clusters, schools, households, children, enrolment,
-                    volunteers)
+    data = DemoData(
+        tambons, villages, clusters, schools, households, children, enrolment, volunteers
+    )
     data.truth = make_truth(data)
     return data

@@ -37,8 +37,10 @@ class MissingBoundaries(Exception):
 
     def __init__(self, missing: dict[str, int]) -> None:
         self.missing = missing
-        found = ", ".join(f"district {d}: {n} of {config.TAMBONS_PER_DISTRICT[d]} tambons"
-                          for d, n in missing.items())
+        found = ", ".join(
+            f"district {d}: {n} of {config.TAMBONS_PER_DISTRICT[d]} tambons"
+            for d, n in missing.items()
+        )
         super().__init__(
             f"the demo needs the tambons of Khon Kaen districts {', '.join(config.DISTRICTS)} "
             f"({found}). Import them first: python manage.py import_boundaries "
@@ -63,11 +65,17 @@ def read_tambons() -> list[Tambon]:
         if not isinstance(shape, Polygon | MultiPolygon):
             raise TypeError(f"tambon {row.code} is a {shape.geom_type}")
         postal = geothai.subdistrict(row.code)
-        tambons.append(Tambon(
-            code=row.code, name_th=row.name_th, district_code=row.district_id,
-            district_name=row.district.name_th, province_name=row.district.province.name_th,
-            postcode=postal.postal_codes[0] if postal else "", area=Area(shape),
-        ))
+        tambons.append(
+            Tambon(
+                code=row.code,
+                name_th=row.name_th,
+                district_code=row.district_id,
+                district_name=row.district.name_th,
+                province_name=row.district.province.name_th,
+                postcode=postal.postal_codes[0] if postal else "",
+                area=Area(shape),
+            )
+        )
     return tambons
 
 
@@ -88,29 +96,43 @@ def _point(xy: tuple[float, float]) -> Point:
 def _load_villages(data: DemoData, tambon_codes: list[str]) -> None:
     codes = [v.code for v in data.villages]
     Village.objects.filter(subdistrict_id__in=tambon_codes).exclude(code__in=codes).delete()
-    villages_upsert(villages=[
-        Village(code=v.code, subdistrict_id=v.tambon, name=v.name, point=_point(v.xy))
-        for v in data.villages
-    ])
+    villages_upsert(
+        villages=[
+            Village(code=v.code, subdistrict_id=v.tambon, name=v.name, point=_point(v.xy))
+            for v in data.villages
+        ]
+    )
 
 
 def _load_clusters(data: DemoData, tambon_codes: list[str]) -> None:
     subdistricts = Subdistrict.objects.defer("geom").in_bulk(tambon_codes)
     villages = Village.objects.filter(subdistrict_id__in=tambon_codes).defer("area").in_bulk()
     for code in tambon_codes:
-        clusters_replace(subdistrict=subdistricts[code], groups={
-            c.name: [villages[v] for v in c.villages] for c in data.clusters if c.tambon == code
-        })
+        clusters_replace(
+            subdistrict=subdistricts[code],
+            groups={
+                c.name: [villages[v] for v in c.villages] for c in data.clusters if c.tambon == code
+            },
+        )
 
 
 def _load_schools(data: DemoData, tambon_codes: list[str]) -> dict[str, School]:
     codes = [s.code for s in data.schools]
     School.objects.filter(subdistrict_id__in=tambon_codes).exclude(code__in=codes).delete()
-    schools_upsert(schools=[
-        School(code=s.code, name=s.name, affiliation=s.affiliation, levels=list(s.levels),
-               students=s.students, point=_point(s.xy), subdistrict_id=s.tambon)
-        for s in data.schools
-    ])
+    schools_upsert(
+        schools=[
+            School(
+                code=s.code,
+                name=s.name,
+                affiliation=s.affiliation,
+                levels=list(s.levels),
+                students=s.students,
+                point=_point(s.xy),
+                subdistrict_id=s.tambon,
+            )
+            for s in data.schools
+        ]
+    )
     return School.objects.in_bulk(codes, field_name="code")
 
 
@@ -126,13 +148,21 @@ def _load_logins(data: DemoData) -> dict[str, User]:
         admin = login.username == "admin"
         user, _ = User.objects.update_or_create(
             username=login.username,
-            defaults={"first_name": login.first_name, "last_name": login.last_name,
-                      "email": "", "is_active": True, "is_staff": admin, "is_superuser": admin,
-                      "password": password},
+            defaults={
+                "first_name": login.first_name,
+                "last_name": login.last_name,
+                "email": "",
+                "is_active": True,
+                "is_staff": admin,
+                "is_superuser": admin,
+                "password": password,
+            },
         )
         area = (volunteer_district,) if login.username == "volunteer" else login.districts
         profile_set(
-            user=user, role=login.role, province=None if admin else province,
+            user=user,
+            role=login.role,
+            province=None if admin else province,
             districts=[districts[d] for d in area],
         )
         users[login.username] = user
@@ -145,19 +175,28 @@ def _base(schools: list[SchoolRecord], district: str) -> SchoolRecord:
     return next((s for s in local if s.affiliation == "obec" and not s.small), local[0])
 
 
-def _load_people(data: DemoData, tambon_codes: list[str], schools: dict[str, School],
-                 users: dict[str, User]) -> None:
+def _load_people(
+    data: DemoData, tambon_codes: list[str], schools: dict[str, School], users: dict[str, User]
+) -> None:
     Team.objects.filter(name__in=[config.TEAM_A, config.TEAM_B]).delete()
-    for name, district, member in ((config.TEAM_A, "4001", "member_a"),
-                                   (config.TEAM_B, "4002", "member_b")):
+    for name, district, member in (
+        (config.TEAM_A, "4001", "member_a"),
+        (config.TEAM_B, "4002", "member_b"),
+    ):
         base = schools[_base(data.schools, district).code]
         team_create(name=name, base_school=base, members=[users[member]])
     villages = Village.objects.filter(subdistrict_id__in=tambon_codes).defer("area").in_bulk()
     for number, v in enumerate(data.volunteers):
         volunteer_create(
-            name=v.name, home=_point(v.xy), kind=v.kind, active_from=v.active_from,
-            active_to=v.active_to, phone=v.phone, village=villages[v.village],
-            capacity=v.capacity, user=users["volunteer"] if number == 0 else None,
+            name=v.name,
+            home=_point(v.xy),
+            kind=v.kind,
+            active_from=v.active_from,
+            active_to=v.active_to,
+            phone=v.phone,
+            village=villages[v.village],
+            capacity=v.capacity,
+            user=users["volunteer"] if number == 0 else None,
         )
 
 

@@ -46,8 +46,9 @@ def fake_phone(rng: random.Random) -> str:
     return f"000{rng.randrange(10**7):07d}"
 
 
-def make_volunteers(rng: random.Random, tambons: list[Tambon],
-                    villages: list[VillageRecord]) -> list[VolunteerRecord]:
+def make_volunteers(
+    rng: random.Random, tambons: list[Tambon], villages: list[VillageRecord]
+) -> list[VolunteerRecord]:
     by_code = {t.code: t for t in tambons}
     volunteers: list[VolunteerRecord] = []
     for village in rng.sample(villages, config.VOLUNTEERS):
@@ -56,11 +57,16 @@ def make_volunteers(rng: random.Random, tambons: list[Tambon],
         name = f"{title}{rng.choice(GIRLS if woman else BOYS)} {rng.choice(SURNAMES)}"
         start = dt.date(2024, 6, 1) + dt.timedelta(days=rng.randrange(330))
         end = start + dt.timedelta(days=rng.randrange(60, 300)) if rng.random() < 0.1 else None
-        volunteers.append(VolunteerRecord(
-            name=name, phone=fake_phone(rng), village=village.code,
-            xy=by_code[village.tambon].area.near(rng, village.xy, spread_m=150),
-            kind=rng.choices([k for k, _ in KINDS], [w for _, w in KINDS])[0].value,
-            capacity=rng.choice((10, 15, 20, 20, 20, 25, 30)),
-            active_from=start, active_to=end,
-        ))
+        volunteers.append(
+            VolunteerRecord(
+                name=name,
+                phone=fake_phone(rng),
+                village=village.code,
+                xy=by_code[village.tambon].area.near(rng, village.xy, spread_m=150),
+                kind=rng.choices([k for k, _ in KINDS], [w for _, w in KINDS])[0].value,
+                capacity=rng.choice((10, 15, 20, 20, 20, 25, 30)),
+                active_from=start,
+                active_to=end,
+            )
+        )
     return sorted(volunteers, key=lambda v: (v.village, v.name))

@@ -25,11 +25,21 @@ STATELESS_TYPES = (("0", 0.4), ("6", 0.2), ("7", 0.4))
 STATELESS_NATIONALITIES = (("ไม่มีสัญชาติ", 0.5), ("ลาว", 0.3), ("เมียนมา", 0.2))
 HOUSEHOLD_SIZES = ((1, 0.45), (2, 0.35), (3, 0.15), (4, 0.05))
 # Who is never enrolled: mostly pre-school ages and those past compulsory school.
-NEVER_WEIGHT = {3: 5.0, 4: 3.0, 5: 1.5, **dict.fromkeys(range(6, 12), 0.5),
-                **dict.fromkeys(range(12, 15), 0.8), **dict.fromkeys(range(15, 19), 1.6)}
+NEVER_WEIGHT = {
+    3: 5.0,
+    4: 3.0,
+    5: 1.5,
+    **dict.fromkeys(range(6, 12), 0.5),
+    **dict.fromkeys(range(12, 15), 0.8),
+    **dict.fromkeys(range(15, 19), 1.6),
+}
 # Who drops out: mostly in secondary school.
-DROPPED_WEIGHT = {**dict.fromkeys(range(7, 12), 0.3), **dict.fromkeys(range(12, 15), 1.0),
-                  **dict.fromkeys(range(15, 18), 2.0), 18: 1.5}
+DROPPED_WEIGHT = {
+    **dict.fromkeys(range(7, 12), 0.3),
+    **dict.fromkeys(range(12, 15), 1.0),
+    **dict.fromkeys(range(15, 18), 2.0),
+    18: 1.5,
+}
 
 
 @dataclass
@@ -65,12 +75,15 @@ def largest_remainder(total: int, weights: Sequence[float]) -> list[int]:
     return counts
 
 
-def weighted_sample(rng: random.Random, items: Sequence[int], weights: Sequence[float],
-                    k: int) -> list[int]:
+def weighted_sample(
+    rng: random.Random, items: Sequence[int], weights: Sequence[float], k: int
+) -> list[int]:
     """k items without replacement, each drawn in proportion to its weight
     (Efraimidis-Spirakis keys)."""
-    keyed = sorted(((rng.random() ** (1 / w), item) for item, w in zip(items, weights, strict=True)
-                    if w > 0), reverse=True)
+    keyed = sorted(
+        ((rng.random() ** (1 / w), item) for item, w in zip(items, weights, strict=True) if w > 0),
+        reverse=True,
+    )
     return [item for _, item in keyed[:k]]
 
 
@@ -80,8 +93,11 @@ def _slots(rng: random.Random) -> list[Slot]:
     per_age = largest_remainder(config.IN_WINDOW, [0.7 + 0.3 * (a - 3) / 15 for a in ages])
     slots = [Slot(age) for age, n in zip(ages, per_age, strict=True) for _ in range(n)]
     _decide_outcomes(rng, slots)
-    slots += [Slot(age, outcome=Outcome.OUTSIDE_WINDOW)
-              for age, n in config.OUTSIDE_WINDOW_PER_AGE.items() for _ in range(n)]
+    slots += [
+        Slot(age, outcome=Outcome.OUTSIDE_WINDOW)
+        for age, n in config.OUTSIDE_WINDOW_PER_AGE.items()
+        for _ in range(n)
+    ]
     return slots
 
 
@@ -93,8 +109,11 @@ def _decide_outcomes(rng: random.Random, slots: list[Slot]) -> None:
     thai = [i for i in everyone if not slots[i].stateless]
     for pool, never, dropped in (
         (stateless, config.STATELESS_NEVER_ENROLLED, config.STATELESS_DROPPED_OUT),
-        (thai, config.NEVER_ENROLLED - config.STATELESS_NEVER_ENROLLED,
-         config.DROPPED_OUT - config.STATELESS_DROPPED_OUT),
+        (
+            thai,
+            config.NEVER_ENROLLED - config.STATELESS_NEVER_ENROLLED,
+            config.DROPPED_OUT - config.STATELESS_DROPPED_OUT,
+        ),
     ):
         for i in weighted_sample(rng, pool, [NEVER_WEIGHT[slots[i].age] for i in pool], never):
             slots[i].outcome = Outcome.NEVER_ENROLLED
@@ -105,9 +124,13 @@ def _decide_outcomes(rng: random.Random, slots: list[Slot]) -> None:
     for slot in slots:
         if slot.age >= 15:
             r = rng.random()
-            slot.track = ("vocational" if r < config.VOCATIONAL_SHARE else
-                          "nonformal" if r < config.VOCATIONAL_SHARE + config.NONFORMAL_SHARE
-                          else "general")
+            slot.track = (
+                "vocational"
+                if r < config.VOCATIONAL_SHARE
+                else "nonformal"
+                if r < config.VOCATIONAL_SHARE + config.NONFORMAL_SHARE
+                else "general"
+            )
         if slot.age == config.MAX_AGE and slot.outcome is Outcome.ENROLLED:
             if rng.random() < config.CONTINUING_AT_18:
                 slot.track = "vocational"  # on to a vocational diploma (ปวส.)
@@ -204,12 +227,21 @@ def make_population(
             else:
                 office = tambon.district_code if rng.random() < 0.85 else rng.choice(OTHER_OFFICES)
                 national_id = people.national_id("1", office)
-            children.append(Child(
-                national_id=national_id, title=_title(boy, slot.age),
-                first_name=people.first_name(boy, foreign, last, birth), last_name=last,
-                sex="ช" if boy else "ญ", birth_date=birth, age=slot.age,
-                household=len(households) - 1, nationality=nationality, stateless=foreign,
-                outcome=slot.outcome, track=slot.track,
-                g_coded=foreign and rng.random() < config.G_CODED_SHARE,
-            ))
+            children.append(
+                Child(
+                    national_id=national_id,
+                    title=_title(boy, slot.age),
+                    first_name=people.first_name(boy, foreign, last, birth),
+                    last_name=last,
+                    sex="ช" if boy else "ญ",
+                    birth_date=birth,
+                    age=slot.age,
+                    household=len(households) - 1,
+                    nationality=nationality,
+                    stateless=foreign,
+                    outcome=slot.outcome,
+                    track=slot.track,
+                    g_coded=foreign and rng.random() < config.G_CODED_SHARE,
+                )
+            )
     return households, children

@@ -56,8 +56,9 @@ def _short_district(name: str) -> str:
     return name.removeprefix("เมือง")
 
 
-def _name(rng: random.Random, batch: Batch, village: VillageRecord, tambon: Tambon,
-          taken: set[str]) -> str:
+def _name(
+    rng: random.Random, batch: Batch, village: VillageRecord, tambon: Tambon, taken: set[str]
+) -> str:
     patterns = list(SCHOOL_PATTERNS[batch.kind])
     rng.shuffle(patterns)
     fields = {
@@ -77,14 +78,22 @@ def _name(rng: random.Random, batch: Batch, village: VillageRecord, tambon: Tamb
     return f"{name} {number}"
 
 
-def _host_villages(rng: random.Random, batch: Batch, tambons: list[Tambon],
-                   villages: list[VillageRecord], used: set[str]) -> list[VillageRecord]:
+def _host_villages(
+    rng: random.Random,
+    batch: Batch,
+    tambons: list[Tambon],
+    villages: list[VillageRecord],
+    used: set[str],
+) -> list[VillageRecord]:
     """Where a batch's schools stand: small schools in rural villages, big ones
     mostly in Mueang Khon Kaen, and one non-formal centre per district seat."""
     free = [v for v in villages if v.code not in used]
     if batch.kind == "nfe":
-        seats = [next(v for v in villages if v.tambon == t.code) for t in tambons
-                 if t.code.endswith("01")]
+        seats = [
+            next(v for v in villages if v.tambon == t.code)
+            for t in tambons
+            if t.code.endswith("01")
+        ]
         others = [v for v in free if v not in seats]
         return (seats + rng.sample(others, batch.count))[: batch.count]
     if batch.small:
@@ -99,8 +108,9 @@ def _host_villages(rng: random.Random, batch: Batch, tambons: list[Tambon],
     return chosen
 
 
-def make_schools(rng: random.Random, tambons: list[Tambon],
-                 villages: list[VillageRecord]) -> list[SchoolRecord]:
+def make_schools(
+    rng: random.Random, tambons: list[Tambon], villages: list[VillageRecord]
+) -> list[SchoolRecord]:
     by_code = {t.code: t for t in tambons}
     used: set[str] = set()
     taken: set[str] = set()
@@ -111,9 +121,14 @@ def make_schools(rng: random.Random, tambons: list[Tambon],
             tambon = by_code[village.tambon]
             xy = tambon.area.near(rng, village.xy, spread_m=200)
             record = SchoolRecord(
-                code="", name=_name(rng, batch, village, tambon, taken),
-                affiliation=batch.affiliation, levels=batch.levels, tambon=tambon.code, xy=xy,
-                small=batch.small, boys_only=batch.boys_only,
+                code="",
+                name=_name(rng, batch, village, tambon, taken),
+                affiliation=batch.affiliation,
+                levels=batch.levels,
+                tambon=tambon.code,
+                xy=xy,
+                small=batch.small,
+                boys_only=batch.boys_only,
             )
             drafts.append((batch, record))
     _number(drafts)

@@ -17,21 +17,61 @@ from field.demo import config
 from field.demo.records import DemoData, EnrolmentRow
 
 POPULATION_HEADER = (
-    "เลขประจำตัวประชาชน", "คำนำหน้า", "ชื่อ", "นามสกุล", "เพศ", "วันเกิด", "บ้านเลขที่", "หมู่",
-    "ตำบล", "อำเภอ", "จังหวัด", "รหัสไปรษณีย์", "สัญชาติ", "ละติจูด", "ลองจิจูด",
+    "เลขประจำตัวประชาชน",
+    "คำนำหน้า",
+    "ชื่อ",
+    "นามสกุล",
+    "เพศ",
+    "วันเกิด",
+    "บ้านเลขที่",
+    "หมู่",
+    "ตำบล",
+    "อำเภอ",
+    "จังหวัด",
+    "รหัสไปรษณีย์",
+    "สัญชาติ",
+    "ละติจูด",
+    "ลองจิจูด",
 )
 # The same columns in English, for readers that map headers (see README.txt).
 POPULATION_HEADER_EN = (
-    "national_id", "title", "first_name", "last_name", "sex", "birth_date", "house_no", "moo",
-    "subdistrict", "district", "province", "postcode", "nationality", "lat", "lon",
+    "national_id",
+    "title",
+    "first_name",
+    "last_name",
+    "sex",
+    "birth_date",
+    "house_no",
+    "moo",
+    "subdistrict",
+    "district",
+    "province",
+    "postcode",
+    "nationality",
+    "lat",
+    "lon",
 )
 ENROLMENT_HEADER_EN = (
-    "national_id", "first_name", "last_name", "birth_date", "school_code", "school_name",
-    "grade", "academic_year", "status",
+    "national_id",
+    "first_name",
+    "last_name",
+    "birth_date",
+    "school_code",
+    "school_name",
+    "grade",
+    "academic_year",
+    "status",
 )
 ENROLMENT_HEADER_TH = (
-    "เลขประจำตัวประชาชน", "ชื่อ", "นามสกุล", "วันเกิด", "รหัสโรงเรียน", "ชื่อโรงเรียน", "ชั้น",
-    "ปีการศึกษา", "สถานะ",
+    "เลขประจำตัวประชาชน",
+    "ชื่อ",
+    "นามสกุล",
+    "วันเกิด",
+    "รหัสโรงเรียน",
+    "ชื่อโรงเรียน",
+    "ชั้น",
+    "ปีการศึกษา",
+    "สถานะ",
 )
 # OBEC's export has Thai headers; the other registers come with English ones.
 THAI_HEADED = ("obec",)
@@ -91,21 +131,40 @@ def _population_rows(data: DemoData) -> Iterable[Sequence[object]]:
         household = data.households[child.household]
         village = villages[household.village]
         tambon = tambons[village.tambon]
-        lat, lon = (f"{household.xy[1]:.6f}", f"{household.xy[0]:.6f}") if household.located \
-            else ("", "")
+        lat, lon = (
+            (f"{household.xy[1]:.6f}", f"{household.xy[0]:.6f}") if household.located else ("", "")
+        )
         yield (
-            child.national_id, child.title, child.first_name, child.last_name, child.sex,
-            be_date(child.birth_date), household.house_no, village.moo, tambon.name_th,
-            tambon.district_name, tambon.province_name, tambon.postcode, child.nationality,
-            lat, lon,
+            child.national_id,
+            child.title,
+            child.first_name,
+            child.last_name,
+            child.sex,
+            be_date(child.birth_date),
+            household.house_no,
+            village.moo,
+            tambon.name_th,
+            tambon.district_name,
+            tambon.province_name,
+            tambon.postcode,
+            child.nationality,
+            lat,
+            lon,
         )
 
 
 def _enrolment_rows(rows: Iterable[EnrolmentRow]) -> Iterable[Sequence[object]]:
     for row in rows:
         yield (
-            row.national_id, row.first_name, row.last_name, be_date(row.birth_date),
-            row.school_code, row.school_name, row.grade, row.academic_year, row.status,
+            row.national_id,
+            row.first_name,
+            row.last_name,
+            be_date(row.birth_date),
+            row.school_code,
+            row.school_name,
+            row.grade,
+            row.academic_year,
+            row.status,
         )
 
 
@@ -123,23 +182,53 @@ def write_files(data: DemoData, directory: Path) -> list[Path]:
         header = ENROLMENT_HEADER_TH if affiliation in THAI_HEADED else ENROLMENT_HEADER_EN
         rows = (r for r in data.enrolment if r.affiliation == affiliation)
         _write_csv(out(f"enrolment_{affiliation}.csv"), header, _enrolment_rows(rows))
-    _write_csv(out("schools.csv"), (
-        "code", "name", "affiliation", "levels", "lat", "lon", "subdistrict", "students",
-    ), (
-        (s.code, s.name, s.affiliation, "|".join(s.levels), f"{s.xy[1]:.6f}", f"{s.xy[0]:.6f}",
-         s.tambon, s.students) for s in data.schools
-    ))
-    _write_csv(out("villages.csv"), ("code", "name", "lat", "lon"), (
-        (v.code, v.name, f"{v.xy[1]:.6f}", f"{v.xy[0]:.6f}") for v in data.villages
-    ))
+    _write_csv(
+        out("schools.csv"),
+        (
+            "code",
+            "name",
+            "affiliation",
+            "levels",
+            "lat",
+            "lon",
+            "subdistrict",
+            "students",
+        ),
+        (
+            (
+                s.code,
+                s.name,
+                s.affiliation,
+                "|".join(s.levels),
+                f"{s.xy[1]:.6f}",
+                f"{s.xy[0]:.6f}",
+                s.tambon,
+                s.students,
+            )
+            for s in data.schools
+        ),
+    )
+    _write_csv(
+        out("villages.csv"),
+        ("code", "name", "lat", "lon"),
+        ((v.code, v.name, f"{v.xy[1]:.6f}", f"{v.xy[0]:.6f}") for v in data.villages),
+    )
     out("truth.json").write_text(
         json.dumps(data.truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
-    out("README.txt").write_text(README.format(
-        seed=config.SEED, districts=", ".join(config.DISTRICTS), year=config.ACADEMIC_YEAR,
-        previous=config.PREVIOUS_YEAR, reference=be_date(config.REFERENCE_DATE),
-        population_th=",".join(POPULATION_HEADER), population_en=",".join(POPULATION_HEADER_EN),
-        enrolment_th=",".join(ENROLMENT_HEADER_TH), enrolment_en=",".join(ENROLMENT_HEADER_EN),
-        password=config.DEMO_PASSWORD,
-    ), encoding="utf-8")
+    out("README.txt").write_text(
+        README.format(
+            seed=config.SEED,
+            districts=", ".join(config.DISTRICTS),
+            year=config.ACADEMIC_YEAR,
+            previous=config.PREVIOUS_YEAR,
+            reference=be_date(config.REFERENCE_DATE),
+            population_th=",".join(POPULATION_HEADER),
+            population_en=",".join(POPULATION_HEADER_EN),
+            enrolment_th=",".join(ENROLMENT_HEADER_TH),
+            enrolment_en=",".join(ENROLMENT_HEADER_EN),
+            password=config.DEMO_PASSWORD,
+        ),
+        encoding="utf-8",
+    )
     return written

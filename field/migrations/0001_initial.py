@@ -8,111 +8,349 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('geo', '0002_village_cluster_same_tambon'),
+        ("geo", "0002_village_cluster_same_tambon"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='School',
+            name="School",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=12, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('affiliation', models.CharField(choices=[('obec', 'สพฐ.'), ('lao', 'อปท.'), ('opec', 'สช.'), ('bpp', 'ตชด.'), ('onab', 'พศ.'), ('bma', 'กทม.'), ('nfe', 'กศน.'), ('ovec', 'อาชีวะ')], max_length=4)),
-                ('levels', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('preprimary', 'Pre-primary'), ('primary', 'Primary'), ('lower_secondary', 'Lower secondary'), ('upper_secondary', 'Upper secondary'), ('vocational', 'Vocational'), ('nonformal', 'Non-formal')], max_length=20), size=None)),
-                ('students', models.PositiveIntegerField(default=0)),
-                ('is_small', models.GeneratedField(db_persist=True, expression=models.ExpressionWrapper(models.Q(('students__lte', 120)), output_field=models.BooleanField()), output_field=models.BooleanField())),
-                ('point', django.contrib.gis.db.models.fields.PointField(blank=True, help_text='Unset until located', null=True, srid=4326)),
-                ('subdistrict', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='schools', to='geo.subdistrict')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=12, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "affiliation",
+                    models.CharField(
+                        choices=[
+                            ("obec", "สพฐ."),
+                            ("lao", "อปท."),
+                            ("opec", "สช."),
+                            ("bpp", "ตชด."),
+                            ("onab", "พศ."),
+                            ("bma", "กทม."),
+                            ("nfe", "กศน."),
+                            ("ovec", "อาชีวะ"),
+                        ],
+                        max_length=4,
+                    ),
+                ),
+                (
+                    "levels",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(
+                            choices=[
+                                ("preprimary", "Pre-primary"),
+                                ("primary", "Primary"),
+                                ("lower_secondary", "Lower secondary"),
+                                ("upper_secondary", "Upper secondary"),
+                                ("vocational", "Vocational"),
+                                ("nonformal", "Non-formal"),
+                            ],
+                            max_length=20,
+                        ),
+                        size=None,
+                    ),
+                ),
+                ("students", models.PositiveIntegerField(default=0)),
+                (
+                    "is_small",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=models.ExpressionWrapper(
+                            models.Q(("students__lte", 120)), output_field=models.BooleanField()
+                        ),
+                        output_field=models.BooleanField(),
+                    ),
+                ),
+                (
+                    "point",
+                    django.contrib.gis.db.models.fields.PointField(
+                        blank=True, help_text="Unset until located", null=True, srid=4326
+                    ),
+                ),
+                (
+                    "subdistrict",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="schools",
+                        to="geo.subdistrict",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Team',
+            name="Team",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('base_point', django.contrib.gis.db.models.fields.PointField(blank=True, null=True, srid=4326)),
-                ('base_school', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='teams', to='field.school')),
-                ('members', models.ManyToManyField(blank=True, related_name='teams', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "base_point",
+                    django.contrib.gis.db.models.fields.PointField(
+                        blank=True, null=True, srid=4326
+                    ),
+                ),
+                (
+                    "base_school",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="teams",
+                        to="field.school",
+                    ),
+                ),
+                (
+                    "members",
+                    models.ManyToManyField(
+                        blank=True, related_name="teams", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Volunteer',
+            name="Volunteer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('phone', models.CharField(blank=True, max_length=10)),
-                ('home', django.contrib.gis.db.models.fields.PointField(srid=4326)),
-                ('kind', models.CharField(choices=[('parent', 'Parent'), ('retired_civil_servant', 'Retired civil servant'), ('alumnus', 'Alumnus'), ('local_sage', 'Local sage'), ('other', 'Other')], max_length=24)),
-                ('capacity', models.PositiveIntegerField(default=20, help_text='Households this volunteer can look after')),
-                ('active_from', models.DateField()),
-                ('active_to', models.DateField(blank=True, null=True)),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='volunteer', to=settings.AUTH_USER_MODEL)),
-                ('village', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='volunteers', to='geo.village')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("phone", models.CharField(blank=True, max_length=10)),
+                ("home", django.contrib.gis.db.models.fields.PointField(srid=4326)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("parent", "Parent"),
+                            ("retired_civil_servant", "Retired civil servant"),
+                            ("alumnus", "Alumnus"),
+                            ("local_sage", "Local sage"),
+                            ("other", "Other"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "capacity",
+                    models.PositiveIntegerField(
+                        default=20, help_text="Households this volunteer can look after"
+                    ),
+                ),
+                ("active_from", models.DateField()),
+                ("active_to", models.DateField(blank=True, null=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="volunteer",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "village",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="volunteers",
+                        to="geo.village",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'pk'],
+                "ordering": ["name", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Profile',
+            name="Profile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('administrator', 'Administrator'), ('coordinator', 'Coordinator'), ('team_member', 'Search team member'), ('volunteer', 'Education volunteer'), ('official', 'Official')], max_length=20)),
-                ('phone', models.CharField(blank=True, max_length=10)),
-                ('districts', models.ManyToManyField(blank=True, related_name='+', to='geo.district')),
-                ('province', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='geo.province')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='profile', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("administrator", "Administrator"),
+                            ("coordinator", "Coordinator"),
+                            ("team_member", "Search team member"),
+                            ("volunteer", "Education volunteer"),
+                            ("official", "Official"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=10)),
+                (
+                    "districts",
+                    models.ManyToManyField(blank=True, related_name="+", to="geo.district"),
+                ),
+                (
+                    "province",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="geo.province",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('role__in', ['administrator', 'coordinator', 'team_member', 'volunteer', 'official'])), name='profile_role_valid'), models.CheckConstraint(condition=models.Q(('phone', ''), ('phone__regex', '^0[0-9]{8,9}$'), _connector='OR'), name='profile_phone_thai')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "role__in",
+                                [
+                                    "administrator",
+                                    "coordinator",
+                                    "team_member",
+                                    "volunteer",
+                                    "official",
+                                ],
+                            )
+                        ),
+                        name="profile_role_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("phone", ""), ("phone__regex", "^0[0-9]{8,9}$"), _connector="OR"
+                        ),
+                        name="profile_phone_thai",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='school',
-            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^[0-9]{10,12}$')), name='school_code_10_to_12_digits'),
+            model_name="school",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code__regex", "^[0-9]{10,12}$")),
+                name="school_code_10_to_12_digits",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='school',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('affiliation', 'obec'), _negated=True), ('code__regex', '^[0-9]{10}$'), _connector='OR'), name='school_obec_code_10_digits'),
+            model_name="school",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("affiliation", "obec"), _negated=True),
+                    ("code__regex", "^[0-9]{10}$"),
+                    _connector="OR",
+                ),
+                name="school_obec_code_10_digits",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='school',
-            constraint=models.CheckConstraint(condition=models.Q(('affiliation__in', ['obec', 'lao', 'opec', 'bpp', 'onab', 'bma', 'nfe', 'ovec'])), name='school_affiliation_valid'),
+            model_name="school",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "affiliation__in",
+                        ["obec", "lao", "opec", "bpp", "onab", "bma", "nfe", "ovec"],
+                    )
+                ),
+                name="school_affiliation_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='school',
-            constraint=models.CheckConstraint(condition=models.Q(('levels__len__gt', 0), ('levels__contained_by', ['preprimary', 'primary', 'lower_secondary', 'upper_secondary', 'vocational', 'nonformal'])), name='school_levels_valid'),
+            model_name="school",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("levels__len__gt", 0),
+                    (
+                        "levels__contained_by",
+                        [
+                            "preprimary",
+                            "primary",
+                            "lower_secondary",
+                            "upper_secondary",
+                            "vocational",
+                            "nonformal",
+                        ],
+                    ),
+                ),
+                name="school_levels_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='school',
-            constraint=models.CheckConstraint(condition=models.Q(('students__gte', 0)), name='school_students_not_negative'),
+            model_name="school",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("students__gte", 0)), name="school_students_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='volunteer',
-            constraint=models.CheckConstraint(condition=models.Q(('capacity__gt', 0)), name='volunteer_capacity_positive'),
+            model_name="volunteer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("capacity__gt", 0)), name="volunteer_capacity_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='volunteer',
-            constraint=models.CheckConstraint(condition=models.Q(('active_to__isnull', True), ('active_to__gte', models.F('active_from')), _connector='OR'), name='volunteer_active_to_after_from'),
+            model_name="volunteer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("active_to__isnull", True),
+                    ("active_to__gte", models.F("active_from")),
+                    _connector="OR",
+                ),
+                name="volunteer_active_to_after_from",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='volunteer',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['parent', 'retired_civil_servant', 'alumnus', 'local_sage', 'other'])), name='volunteer_kind_valid'),
+            model_name="volunteer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        ["parent", "retired_civil_servant", "alumnus", "local_sage", "other"],
+                    )
+                ),
+                name="volunteer_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='volunteer',
-            constraint=models.CheckConstraint(condition=models.Q(('phone', ''), ('phone__regex', '^0[0-9]{8,9}$'), _connector='OR'), name='volunteer_phone_thai'),
+            model_name="volunteer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("phone", ""), ("phone__regex", "^0[0-9]{8,9}$"), _connector="OR"
+                ),
+                name="volunteer_phone_thai",
+            ),
         ),
     ]

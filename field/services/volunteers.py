@@ -26,8 +26,15 @@ def volunteer_create(
     user: User | None = None,
 ) -> Volunteer:
     volunteer = Volunteer(
-        name=name, home=home, kind=kind, active_from=active_from, active_to=active_to,
-        phone=phone, village=village, capacity=capacity, user=user,
+        name=name,
+        home=home,
+        kind=kind,
+        active_from=active_from,
+        active_to=active_to,
+        phone=phone,
+        village=village,
+        capacity=capacity,
+        user=user,
     )
     volunteer.full_clean()
     volunteer.save()

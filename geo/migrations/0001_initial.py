@@ -8,117 +8,215 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Province',
+            name="Province",
             fields=[
-                ('name_th', models.CharField(max_length=100)),
-                ('name_en', models.CharField(max_length=100)),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
-                ('code', models.CharField(max_length=2, primary_key=True, serialize=False)),
+                ("name_th", models.CharField(max_length=100)),
+                ("name_en", models.CharField(max_length=100)),
+                ("geom", django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
+                ("code", models.CharField(max_length=2, primary_key=True, serialize=False)),
             ],
             options={
-                'ordering': ['code'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('code__regex', '^[0-9]{2}$')), name='province_code_2_digits')],
+                "ordering": ["code"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("code__regex", "^[0-9]{2}$")),
+                        name="province_code_2_digits",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='District',
+            name="District",
             fields=[
-                ('name_th', models.CharField(max_length=100)),
-                ('name_en', models.CharField(max_length=100)),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
-                ('code', models.CharField(max_length=4, primary_key=True, serialize=False)),
-                ('province', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='districts', to='geo.province')),
+                ("name_th", models.CharField(max_length=100)),
+                ("name_en", models.CharField(max_length=100)),
+                ("geom", django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
+                ("code", models.CharField(max_length=4, primary_key=True, serialize=False)),
+                (
+                    "province",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="districts",
+                        to="geo.province",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Subdistrict',
+            name="Subdistrict",
             fields=[
-                ('name_th', models.CharField(max_length=100)),
-                ('name_en', models.CharField(max_length=100)),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
-                ('code', models.CharField(max_length=6, primary_key=True, serialize=False)),
-                ('district', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='subdistricts', to='geo.district')),
+                ("name_th", models.CharField(max_length=100)),
+                ("name_en", models.CharField(max_length=100)),
+                ("geom", django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
+                ("code", models.CharField(max_length=6, primary_key=True, serialize=False)),
+                (
+                    "district",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="subdistricts",
+                        to="geo.district",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='SubdistrictPart',
+            name="SubdistrictPart",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('geom', django.contrib.gis.db.models.fields.PolygonField(srid=4326)),
-                ('subdistrict', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='parts', to='geo.subdistrict')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("geom", django.contrib.gis.db.models.fields.PolygonField(srid=4326)),
+                (
+                    "subdistrict",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="parts",
+                        to="geo.subdistrict",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='VillageCluster',
+            name="VillageCluster",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('area', django.contrib.gis.db.models.fields.MultiPolygonField(blank=True, null=True, srid=4326)),
-                ('subdistrict', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='clusters', to='geo.subdistrict')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "area",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        blank=True, null=True, srid=4326
+                    ),
+                ),
+                (
+                    "subdistrict",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="clusters",
+                        to="geo.subdistrict",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['subdistrict_id', 'name'],
+                "ordering": ["subdistrict_id", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Village',
+            name="Village",
             fields=[
-                ('code', models.CharField(max_length=8, primary_key=True, serialize=False)),
-                ('moo', models.GeneratedField(db_persist=True, expression=django.db.models.functions.comparison.Cast(django.db.models.functions.text.Substr('code', 7, 2), models.SmallIntegerField()), output_field=models.SmallIntegerField())),
-                ('name', models.CharField(max_length=100)),
-                ('point', django.contrib.gis.db.models.fields.PointField(srid=4326)),
-                ('area', django.contrib.gis.db.models.fields.MultiPolygonField(blank=True, null=True, srid=4326)),
-                ('subdistrict', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='villages', to='geo.subdistrict')),
-                ('cluster', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='villages', to='geo.villagecluster')),
+                ("code", models.CharField(max_length=8, primary_key=True, serialize=False)),
+                (
+                    "moo",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.db.models.functions.comparison.Cast(
+                            django.db.models.functions.text.Substr("code", 7, 2),
+                            models.SmallIntegerField(),
+                        ),
+                        output_field=models.SmallIntegerField(),
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("point", django.contrib.gis.db.models.fields.PointField(srid=4326)),
+                (
+                    "area",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        blank=True, null=True, srid=4326
+                    ),
+                ),
+                (
+                    "subdistrict",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="villages",
+                        to="geo.subdistrict",
+                    ),
+                ),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="villages",
+                        to="geo.villagecluster",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.AddConstraint(
-            model_name='district',
-            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^[0-9]{4}$')), name='district_code_4_digits'),
+            model_name="district",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code__regex", "^[0-9]{4}$")), name="district_code_4_digits"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='district',
-            constraint=models.CheckConstraint(condition=models.Q(('code__startswith', models.F('province_id'))), name='district_code_in_province'),
+            model_name="district",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code__startswith", models.F("province_id"))),
+                name="district_code_in_province",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='subdistrict',
-            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^[0-9]{6}$')), name='subdistrict_code_6_digits'),
+            model_name="subdistrict",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code__regex", "^[0-9]{6}$")), name="subdistrict_code_6_digits"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='subdistrict',
-            constraint=models.CheckConstraint(condition=models.Q(('code__startswith', models.F('district_id'))), name='subdistrict_code_in_district'),
+            model_name="subdistrict",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code__startswith", models.F("district_id"))),
+                name="subdistrict_code_in_district",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='villagecluster',
-            constraint=models.UniqueConstraint(fields=('subdistrict', 'name'), name='cluster_name_unique_in_tambon'),
+            model_name="villagecluster",
+            constraint=models.UniqueConstraint(
+                fields=("subdistrict", "name"), name="cluster_name_unique_in_tambon"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='villagecluster',
-            constraint=models.UniqueConstraint(fields=('id', 'subdistrict'), name='cluster_id_subdistrict'),
+            model_name="villagecluster",
+            constraint=models.UniqueConstraint(
+                fields=("id", "subdistrict"), name="cluster_id_subdistrict"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='village',
-            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^[0-9]{6}(0[1-9]|[1-9][0-9])$')), name='village_code_8_digits'),
+            model_name="village",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code__regex", "^[0-9]{6}(0[1-9]|[1-9][0-9])$")),
+                name="village_code_8_digits",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='village',
-            constraint=models.CheckConstraint(condition=models.Q(('code__startswith', models.F('subdistrict_id'))), name='village_code_in_subdistrict'),
+            model_name="village",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code__startswith", models.F("subdistrict_id"))),
+                name="village_code_in_subdistrict",
+            ),
         ),
     ]

@@ -35,7 +35,11 @@ from geo.models import Subdistrict, Village, VillageCluster
 
 TAMBONS = sum(config.TAMBONS_PER_DISTRICT.values())
 EXPECTED_FILES = {
-    "README.txt", "truth.json", "population.csv", "schools.csv", "villages.csv",
+    "README.txt",
+    "truth.json",
+    "population.csv",
+    "schools.csv",
+    "villages.csv",
     *(f"enrolment_{a}.csv" for a in ("obec", "lao", "opec", "onab", "nfe", "ovec")),
 }
 
@@ -51,12 +55,16 @@ def _db_state() -> dict[str, object]:
     tambons = Subdistrict.objects.filter(district_id__in=config.DISTRICTS)
     return {
         "villages": Village.objects.filter(subdistrict__in=tambons).count(),
-        "clusters": sorted(VillageCluster.objects.filter(subdistrict__in=tambons)
-                           .values_list("pk", "subdistrict_id", "name")),
+        "clusters": sorted(
+            VillageCluster.objects.filter(subdistrict__in=tambons).values_list(
+                "pk", "subdistrict_id", "name"
+            )
+        ),
         "schools": sorted(School.objects.values_list("pk", "code", "students")),
         "teams": Team.objects.count(),
-        "team_members": sorted(Team.members.through.objects.values_list("team__name",
-                                                                       "user__username")),
+        "team_members": sorted(
+            Team.members.through.objects.values_list("team__name", "user__username")
+        ),
         "volunteers": Volunteer.objects.count(),
         "users": sorted(User.objects.values_list("username", flat=True)),
         "profiles": Profile.objects.count(),
@@ -71,8 +79,12 @@ def _seed(directory: Path) -> Run:
 
 
 @pytest.fixture(scope="module")
-def runs(django_db_setup: None, django_db_blocker: Any, boundary_files: list[Path],
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Run]]:
+def runs(
+    django_db_setup: None,
+    django_db_blocker: Any,
+    boundary_files: list[Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Run, Run]]:
     with django_db_blocker.unblock(), transaction.atomic():
         if Subdistrict.objects.filter(district_id__in=config.DISTRICTS).count() != TAMBONS:
             import_boundaries(boundary_files, only_province=config.PROVINCE)
@@ -122,10 +134,14 @@ def test_print_logins_prints_only_the_logins() -> None:
     lines = out.getvalue().splitlines()
     assert lines[0].split() == ["username", "role", "password"]
     assert [line.split() for line in lines[1:]] == [
-        [name, role, config.DEMO_PASSWORD] for name, role in (
-            ("admin", "administrator"), ("coordinator", "coordinator"),
-            ("member_a", "team_member"), ("member_b", "team_member"),
-            ("volunteer", "volunteer"), ("official", "official"),
+        [name, role, config.DEMO_PASSWORD]
+        for name, role in (
+            ("admin", "administrator"),
+            ("coordinator", "coordinator"),
+            ("member_a", "team_member"),
+            ("member_b", "team_member"),
+            ("volunteer", "volunteer"),
+            ("official", "official"),
         )
     ]
 
@@ -220,9 +236,12 @@ def test_teams_volunteers_and_logins(runs: tuple[Run, Run]) -> None:
     assert Volunteer.objects.get(user__username="volunteer").village is not None
     roles = dict(Profile.objects.values_list("user__username", "role"))
     assert roles == {
-        "admin": Role.ADMINISTRATOR, "coordinator": Role.COORDINATOR,
-        "member_a": Role.TEAM_MEMBER, "member_b": Role.TEAM_MEMBER,
-        "volunteer": Role.VOLUNTEER, "official": Role.OFFICIAL,
+        "admin": Role.ADMINISTRATOR,
+        "coordinator": Role.COORDINATOR,
+        "member_a": Role.TEAM_MEMBER,
+        "member_b": Role.TEAM_MEMBER,
+        "volunteer": Role.VOLUNTEER,
+        "official": Role.OFFICIAL,
     }
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.check_password(config.DEMO_PASSWORD)
@@ -245,8 +264,9 @@ def test_the_population_file(population: list[list[str]], truth: dict[str, Any])
     assert 0.15 < located < 0.25
     assert {r[4] for r in rows} == {"ช", "ญ"}
     assert all(re.fullmatch(r"\d+(/\d+)?", r[6]) for r in rows)
-    postcodes = {s.name_th: s.postal_codes[0] for d in config.DISTRICTS
-                 for s in geothai.subdistricts(d)}
+    postcodes = {
+        s.name_th: s.postal_codes[0] for d in config.DISTRICTS for s in geothai.subdistricts(d)
+    }
     assert all(postcodes[r[8]] == r[11] for r in rows)
 
 
@@ -260,9 +280,9 @@ def _registers(directory: Path) -> list[dict[str, str]]:
     return rows
 
 
-def test_the_registers_reconcile_to_the_truth(runs: tuple[Run, Run],
-                                              population: list[list[str]],
-                                              truth: dict[str, Any]) -> None:
+def test_the_registers_reconcile_to_the_truth(
+    runs: tuple[Run, Run], population: list[list[str]], truth: dict[str, Any]
+) -> None:
     """An independent reconciliation of the files finds exactly what truth.json says."""
     registers = _registers(runs[0].directory)
     assert {r["academic_year"] for r in registers} == {"2567", "2568"}
@@ -297,8 +317,9 @@ def test_the_registers_reconcile_to_the_truth(runs: tuple[Run, Run],
         else:
             found = "never_enrolled"
         outcome[found] = outcome.get(found, 0) + 1
-    assert outcome == {k: truth[k] for k in ("enrolled", "dropped_out", "never_enrolled",
-                                             "graduated")}
+    assert outcome == {
+        k: truth[k] for k in ("enrolled", "dropped_out", "never_enrolled", "graduated")
+    }
 
 
 def test_the_other_files(runs: tuple[Run, Run], truth: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from geo.boundaries import BoundaryFileError, download_boundaries, import_boundaries
-from geo.models import AreaLevel, District, Province, Subdistrict, SubdistrictPart
+from geo.models import AreaLevel, District, Province, Subdistrict, SubdistrictCell
 
 BAD = Path(__file__).resolve().parent.parent / "data" / "geo"
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,19 +42,56 @@ def test_a_second_run_changes_nothing(
     assert report.counts[AreaLevel.PROVINCE].unchanged == 77
 
 
-def test_every_stored_geometry_is_valid_and_the_parts_cover_each_tambon(
+def test_every_stored_geometry_is_valid_and_the_cells_tile_each_tambon(
     national_boundaries: None,
 ) -> None:
+    size = SubdistrictCell.SIZE_DEGREES
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM geo_subdistrict WHERE NOT ST_IsValid(geom)")
         assert cursor.fetchone() == (0,)
+        # Whole cells count their full square; the pieces add up to the tambon.
         cursor.execute(
             "SELECT count(*) FROM geo_subdistrict s JOIN ("
-            " SELECT subdistrict_id, sum(ST_Area(geom)) a FROM geo_subdistrictpart GROUP BY 1"
-            ") p ON p.subdistrict_id = s.code WHERE abs(p.a - ST_Area(s.geom)) > 1e-9"
+            " SELECT subdistrict_id, sum(CASE WHEN whole THEN %s ELSE ST_Area(geom) END) a"
+            " FROM geo_subdistrictcell GROUP BY 1"
+            ") c ON c.subdistrict_id = s.code WHERE abs(c.a - ST_Area(s.geom)) > 1e-9",
+            [size * size],
         )
         assert cursor.fetchone() == (0,)
-    assert SubdistrictPart.objects.values("subdistrict").distinct().count() == 7425
+    assert SubdistrictCell.objects.values("subdistrict").distinct().count() == 7425
+
+
+def test_a_changed_geometry_recuts_only_its_cells(
+    national_boundaries: None, tmp_path: Path, boundary_files: list[Path]
+) -> None:
+    data = json.loads(boundary_files[2].read_text(encoding="utf-8"))
+    [feature] = [f for f in data["features"] if f["properties"]["ADM3_PCODE"] == "TH400101"]
+    data["features"] = [feature]
+    ring = feature["geometry"]["coordinates"][0][0]
+    ring[1] = [ring[1][0] + 0.0005, ring[1][1]]  # nudge one vertex by about 50 m
+    edited = tmp_path / "one_tambon.geojson"
+    edited.write_text(json.dumps(data), encoding="utf-8")
+    before = set(
+        SubdistrictCell.objects.exclude(subdistrict__code__startswith="4001").values_list(
+            "pk", flat=True
+        )
+    )
+    report = import_boundaries([edited])
+    assert report.counts[AreaLevel.SUBDISTRICT].updated == 1
+    after = set(
+        SubdistrictCell.objects.exclude(subdistrict__code__startswith="4001").values_list(
+            "pk", flat=True
+        )
+    )
+    assert before == after  # cells far from Mueang Khon Kaen were left alone
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT abs(sum(CASE WHEN whole THEN %s ELSE ST_Area(c.geom) END) - ST_Area(s.geom))"
+            " FROM geo_subdistrictcell c JOIN geo_subdistrict s ON s.code = c.subdistrict_id"
+            " WHERE s.code = '400101' GROUP BY s.geom",
+            [SubdistrictCell.SIZE_DEGREES**2],
+        )
+        assert cursor.fetchone()[0] < 1e-9
 
 
 def test_a_changed_name_is_one_update(

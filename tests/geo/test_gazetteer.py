@@ -30,8 +30,20 @@ from geo.models import District, Province, Subdistrict
 
 # What the 2019 survey lacks and what DOPA has abolished since (NOTICE.md).
 NEWER_TAMBONS = {
-    "100910", "101406", "102602", "103402", "103403", "104402", "104403",
-    "104702", "104703", "105002", "105003", "105004", "105005", "530407",
+    "100910",
+    "101406",
+    "102602",
+    "103402",
+    "103403",
+    "104402",
+    "104403",
+    "104702",
+    "104703",
+    "105002",
+    "105003",
+    "105004",
+    "105005",
+    "530407",
 }
 ABOLISHED_TAMBONS = {
     "104701": ("บางนา", "Bang Na"),
@@ -125,17 +137,25 @@ def test_district_and_province_codes(db: None) -> None:
     province = lookup_code("TH40")
     assert district is not None and province is not None
     assert (district.level, district.name_th, district.parent_code) == (
-        "district", "เมืองขอนแก่น", "40"
+        "district",
+        "เมืองขอนแก่น",
+        "40",
     )
     assert (province.level, province.name_en, province.parent_code) == (
-        "province", "Khon Kaen", None
+        "province",
+        "Khon Kaen",
+        None,
     )
     assert district.postal_codes == province.postal_codes == ()
 
 
 def test_a_tambon_with_several_postal_codes(db: None) -> None:
-    several = [s for d in geothai.districts("50") for s in geothai.subdistricts(d.code)
-               if len(s.postal_codes) > 1]
+    several = [
+        s
+        for d in geothai.districts("50")
+        for s in geothai.subdistricts(d.code)
+        if len(s.postal_codes) > 1
+    ]
     entry = lookup_code(several[0].code)
     assert entry is not None and len(entry.postal_codes) > 1
     assert entry.postal_codes == tuple(several[0].postal_codes)
@@ -159,7 +179,9 @@ def test_an_abolished_code_says_what_became_of_it() -> None:
     old = lookup_abolished("TH104701")
     assert old is not None
     assert (old.name_th, old.abolished_on, old.successors) == (
-        "บางนา", date(2022, 4, 22), ("104702", "104703")
+        "บางนา",
+        date(2022, 4, 22),
+        ("104702", "104703"),
     )
     assert lookup_abolished("400101") is None
 
@@ -229,9 +251,7 @@ def test_an_exact_name_hides_fuzzy_neighbours(db: None) -> None:
         ("Tambon Nong Rua", "4004", "400401"),  # old romanisation of เรือ
     ],
 )
-def test_find_matches_misspellings_fuzzily(
-    db: None, misspelt: str, within: str, code: str
-) -> None:
+def test_find_matches_misspellings_fuzzily(db: None, misspelt: str, within: str, code: str) -> None:
     found = find(misspelt, level="subdistrict", within=within)
     assert [m.code for m in found] == [code]
     assert FUZZY_CUTOFF <= found[0].score < 100.0 and not found[0].exact
@@ -360,7 +380,9 @@ def test_compare_finds_exactly_the_known_differences(
     assert diff.has_differences
     counts = [(lv.level, lv.gazetteer_count, lv.boundary_count, lv.in_both) for lv in diff.levels]
     assert counts == [
-        ("province", 77, 77, 77), ("district", 928, 928, 928), ("subdistrict", 7436, 7425, 7422)
+        ("province", 77, 77, 77),
+        ("district", 928, 928, 928),
+        ("subdistrict", 7436, 7425, 7422),
     ]
 
 

@@ -7,8 +7,8 @@ from django.contrib.gis.db.models.functions import PointOnSurface
 from django.db import connection
 from pytest_django import DjangoAssertNumQueries
 
-from geo.db_plans import explain, index_scans, seq_scanned_tables, spatial_index_of
-from geo.models import Subdistrict, SubdistrictPart
+from geo.db_plans import explain, index_scans, nodes, seq_scanned_tables, spatial_index_of
+from geo.models import Subdistrict, SubdistrictCell
 from geo.selectors import (
     children_of,
     count_by_subdistrict,
@@ -168,23 +168,37 @@ def _plan_of_a_national_lookup() -> dict[str, object]:
     return explain(sql, params)
 
 
-def _reads_parts_through_gist(plan: dict[str, object]) -> bool:
-    parts = SubdistrictPart._meta.db_table
-    return spatial_index_of(parts) in index_scans(plan) and parts not in seq_scanned_tables(plan)
+def _finds_cells_by_arithmetic(plan: dict[str, object]) -> bool:
+    """The fast shape: cells matched to points by their (i, j) numbers (a hash or
+    merge join, or the grid index); never every cell scanned for each point in a
+    nested loop, nor a polygon probed through a GiST index point by point."""
+    cells = SubdistrictCell._meta.db_table
+    reached = cells in seq_scanned_tables(plan) or "subdistrictcell_grid" in index_scans(plan)
+    scanned_per_point = any(
+        n["Node Type"] == "Nested Loop" and cells in seq_scanned_tables(n) for n in nodes(plan)
+    )
+    gist = {spatial_index_of("geo_subdistrict")}
+    return reached and not scanned_per_point and not index_scans(plan) & gist
 
 
-def test_the_lookup_plan_reads_the_parts_gist_index() -> None:
-    """Fails when the plan regresses to testing every polygon for every point."""
-    assert _reads_parts_through_gist(_plan_of_a_national_lookup())
+def test_the_lookup_plan_finds_cells_by_arithmetic() -> None:
+    """Fails when the plan regresses to a polygon probe per point."""
+    assert _finds_cells_by_arithmetic(_plan_of_a_national_lookup())
 
 
-def test_the_plan_check_notices_a_missing_index() -> None:
-    assert _reads_parts_through_gist(_plan_of_a_national_lookup())
-    index = spatial_index_of(SubdistrictPart._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP INDEX "{index}"')  # rolled back with the test
-    plan = _plan_of_a_national_lookup()
-    assert SubdistrictPart._meta.db_table in seq_scanned_tables(plan)
+def test_the_plan_check_notices_the_slow_shape() -> None:
+    assert _finds_cells_by_arithmetic(_plan_of_a_national_lookup())
+    with connection.cursor() as cursor:  # both undone with the test's transaction
+        cursor.execute("ALTER TABLE geo_subdistrictcell DROP CONSTRAINT subdistrictcell_grid")
+        cursor.execute("SET LOCAL enable_hashjoin = off")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
+    assert not _finds_cells_by_arithmetic(_plan_of_a_national_lookup())
+
+
+def test_a_few_points_use_the_grid_index() -> None:
+    queryset = Subdistrict.objects.filter(code="400101").annotate(inner=PointOnSurface("geom"))
+    sql, params = count_by_subdistrict_sql(queryset, "inner")
+    assert "subdistrictcell_grid" in index_scans(explain(sql, params))
 
 
 def test_children_of_each_level() -> None:

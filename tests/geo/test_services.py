@@ -29,8 +29,11 @@ def _villages(tambon: Subdistrict, count: int) -> list[Village]:
     """Villages spread over the tambon's 0.01-degree square."""
     x0, y0, _, _ = tambon.geom.extent
     return [
-        make(VillageFactory, subdistrict=tambon,
-             point=Point(x0 + 0.001 + 0.0025 * (i % 4), y0 + 0.002 + 0.003 * (i // 4), srid=4326))
+        make(
+            VillageFactory,
+            subdistrict=tambon,
+            point=Point(x0 + 0.001 + 0.0025 * (i % 4), y0 + 0.002 + 0.003 * (i // 4), srid=4326),
+        )
         for i in range(count)
     ]
 
@@ -55,13 +58,13 @@ def test_the_clusters_of_a_tambon_cover_it_without_overlap(tambon: Subdistrict) 
     villages = _villages(tambon, 12)
     clusters = [
         cluster_create(
-            subdistrict=tambon, name=f"กลุ่มบ้าน {n + 1}", villages=villages[4 * n:4 * n + 4]
+            subdistrict=tambon, name=f"กลุ่มบ้าน {n + 1}", villages=villages[4 * n : 4 * n + 4]
         )
         for n in range(3)
     ]
     assert sum(_area_share(c, tambon) for c in clusters) == pytest.approx(1.0, rel=1e-9)
     for i, a in enumerate(clusters):
-        for b in clusters[i + 1:]:
+        for b in clusters[i + 1 :]:
             assert a.area is not None and b.area is not None
             assert a.area.intersection(b.area).area < 1e-15
 
@@ -104,14 +107,19 @@ def test_clusters_replace_keeps_named_clusters_and_drops_the_rest(tambon: Subdis
     kept = cluster_create(subdistrict=tambon, name="กลุ่มบ้าน 1", villages=villages[:3])
     cluster_create(subdistrict=tambon, name="กลุ่มบ้านเก่า", villages=villages[3:])
 
-    result = clusters_replace(subdistrict=tambon, groups={
-        "กลุ่มบ้าน 1": villages[:2], "กลุ่มบ้าน 2": villages[2:5],
-    })
+    result = clusters_replace(
+        subdistrict=tambon,
+        groups={
+            "กลุ่มบ้าน 1": villages[:2],
+            "กลุ่มบ้าน 2": villages[2:5],
+        },
+    )
 
     assert [c.name for c in result] == ["กลุ่มบ้าน 1", "กลุ่มบ้าน 2"]
     assert result[0].pk == kept.pk
     assert sorted(VillageCluster.objects.values_list("name", flat=True)) == [
-        "กลุ่มบ้าน 1", "กลุ่มบ้าน 2",
+        "กลุ่มบ้าน 1",
+        "กลุ่มบ้าน 2",
     ]
     villages[5].refresh_from_db()
     assert villages[5].cluster_id is None
@@ -127,13 +135,22 @@ def test_villages_upsert_inserts_then_updates_by_code(tambon: Subdistrict) -> No
     centre = tambon.geom.centroid
 
     def batch(name: str) -> list[Village]:
-        return [Village(code=f"{tambon.code}{moo:02d}", subdistrict=tambon, name=f"{name} {moo}",
-                        point=centre) for moo in (1, 2, 3)]
+        return [
+            Village(
+                code=f"{tambon.code}{moo:02d}",
+                subdistrict=tambon,
+                name=f"{name} {moo}",
+                point=centre,
+            )
+            for moo in (1, 2, 3)
+        ]
 
     assert villages_upsert(villages=batch("บ้านเก่า")) == 3
     assert villages_upsert(villages=batch("บ้านใหม่")) == 3
     assert sorted(Village.objects.filter(subdistrict=tambon).values_list("name", "moo")) == [
-        ("บ้านใหม่ 1", 1), ("บ้านใหม่ 2", 2), ("บ้านใหม่ 3", 3),
+        ("บ้านใหม่ 1", 1),
+        ("บ้านใหม่ 2", 2),
+        ("บ้านใหม่ 3", 3),
     ]
 
 

@@ -33,7 +33,7 @@ def _assert_partition(cells: list[MultiPolygon], boundary: MultiPolygon) -> None
     assert sum(c.area for c in cells) == pytest.approx(boundary.area, rel=1e-9)
     assert shapely.union_all(cells).symmetric_difference(boundary).area < 1e-9
     for i, a in enumerate(cells):
-        for b in cells[i + 1:]:
+        for b in cells[i + 1 :]:
             assert a.intersection(b).area < 1e-9
 
 
@@ -121,8 +121,9 @@ def test_groups_are_compact() -> None:
     """Three tight hamlets far apart come out as the three groups."""
     hamlets = [(0.0, 0.0), (50.0, 3.0), (20.0, 40.0)]
     rng = random.Random(5)
-    points = [Point(x + rng.uniform(0, 1), y + rng.uniform(0, 1))
-              for _ in range(4) for x, y in hamlets]
+    points = [
+        Point(x + rng.uniform(0, 1), y + rng.uniform(0, 1)) for _ in range(4) for x, y in hamlets
+    ]
     groups = group_by_proximity(points, 4)
     assert sorted(groups) == sorted([[i for i in range(12) if i % 3 == h] for h in range(3)])
 
@@ -135,8 +136,9 @@ def test_groups_depend_only_on_the_points() -> None:
     random.Random(1).shuffle(order)
     shuffled = group_by_proximity([points[i] for i in order], 4)
     as_points = {frozenset((points[i].x, points[i].y) for i in g) for g in first}
-    assert {frozenset((points[order[i]].x, points[order[i]].y) for i in g)
-            for g in shuffled} == as_points
+    assert {
+        frozenset((points[order[i]].x, points[order[i]].y) for i in g) for g in shuffled
+    } == as_points
 
 
 def test_ties_are_broken_by_index() -> None:

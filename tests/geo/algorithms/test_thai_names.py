@@ -83,16 +83,21 @@ def test_province_aliases_are_not_applied_to_districts() -> None:
         ("Nakhorn Phanom", "province", "nakhonphanom"),
     ],
 )
-def test_english_level_words_and_romanisation_variants(
-    text: str, level: Level, key: str
-) -> None:
+def test_english_level_words_and_romanisation_variants(text: str, level: Level, key: str) -> None:
     assert normalise_place_name(text, level) == key
 
 
 @pytest.mark.parametrize(
     "text",
-    ["Mueang Khon Kaen", "Muang Khon Kaen", "Meuang Khonkaen", "Mueng Khon-Kaen",
-     "Amphoe Muang Khon Kaen", "MUEANG KHON KAEN", "Mueang Khon Kaen District"],
+    [
+        "Mueang Khon Kaen",
+        "Muang Khon Kaen",
+        "Meuang Khonkaen",
+        "Mueng Khon-Kaen",
+        "Amphoe Muang Khon Kaen",
+        "MUEANG KHON KAEN",
+        "Mueang Khon Kaen District",
+    ],
 )
 def test_mueang_spellings_of_a_capital_district_meet(text: str) -> None:
     assert normalise_place_name(text, "district") == "mueangkhonkaen"
@@ -217,6 +222,10 @@ def test_keys_are_stable_under_a_second_normalisation(level: Level) -> None:
         "district": [d.name_th for d in _DISTRICTS] + [d.name_en for d in _DISTRICTS],
         "subdistrict": [s.name_th for s in _SUBDISTRICTS] + [s.name_en for s in _SUBDISTRICTS],
     }[level]
-    unstable = [n for n in names if normalise_place_name(normalise_place_name(n, level), level)
-                != normalise_place_name(n, level)]
+    unstable = [
+        n
+        for n in names
+        if normalise_place_name(normalise_place_name(n, level), level)
+        != normalise_place_name(n, level)
+    ]
     assert unstable == []
