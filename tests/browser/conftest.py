@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from playwright.sync_api import Browser, Page, Playwright, Route, ViewportSize, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
@@ -43,8 +44,13 @@ class BlockedRequests(list[str]):
 
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
+    # Playwright's sync API runs on greenlets and Django keys its connections by
+    # context: a connection left open on one side would be stranded there and keep
+    # the test database from being dropped at the end of the run.
+    connections.close_all()
     with sync_playwright() as driver:
         yield driver
+    connections.close_all()
 
 
 @pytest.fixture(scope="session")

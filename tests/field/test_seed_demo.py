@@ -92,6 +92,10 @@ def runs(
         second = _seed(tmp_path_factory.mktemp("demo2"))
         yield first, second
         transaction.set_rollback(True)
+    # This module-long transaction may run in another context than the one
+    # pytest-django closes at the end (Playwright's greenlets), and a connection
+    # left open there keeps the test database from being dropped.
+    connection.close()
 
 
 @pytest.fixture(scope="module")
