@@ -126,6 +126,10 @@ STORAGES = {
     },
 }
 
+# Tests and debug runs serve static files straight from the finders; deployments
+# serve what collectstatic put in STATIC_ROOT.
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = TESTING or DEBUG
+
 TILE_URL = env_str("TAKHAI_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 TILE_ATTRIBUTION = env_str("TAKHAI_TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors")
 LEAFLET_CONFIG = {

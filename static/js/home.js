@@ -291,6 +291,9 @@
     rememberView();
     refresh();
   });
+  // A link to another place opened in this tab, or the back button, moves the map;
+  // rememberView's replaceState fires no hashchange, so this cannot loop.
+  window.addEventListener("hashchange", restoreView);
   restoreView();
   rememberView();
   refresh();

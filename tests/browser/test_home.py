@@ -94,6 +94,11 @@ def test_home_map_goes_down_the_levels_and_switches_language(
     assert set(english_labels) <= set(Subdistrict.objects.values_list("name_en", flat=True))
     screenshot("4-subdistricts-en")
 
+    # A link to another place, opened in the same tab, moves the map there.
+    page.evaluate("location.hash = '#7/16.4300/102.8300'")
+    assert _wait_for_areas(page, "province") >= 1
+    expect(page.locator(".legend-level")).to_have_text("Level: Province")
+
     # Nothing but map tiles was asked of another host, and those were refused.
     tile_host = urlsplit(settings.TILE_URL).hostname
     assert blocked_requests, "the base map should have asked for tiles"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import http.server
+import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -22,6 +25,13 @@ from geo.models import AreaLevel, District, Province, Subdistrict, SubdistrictCe
 
 BAD = Path(__file__).resolve().parent.parent / "data" / "geo"
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _no_places() -> None:
+    """Empties the boundary tables (inside the test's transaction)."""
+    Subdistrict.objects.all().delete()
+    District.objects.all().delete()
+    Province.objects.all().delete()
 
 
 @pytest.mark.slow
@@ -109,9 +119,7 @@ def test_a_changed_name_is_one_update(
 
 
 def test_one_province_only(db: None, boundary_files: list[Path]) -> None:
-    Subdistrict.objects.all().delete()
-    District.objects.all().delete()
-    Province.objects.all().delete()
+    _no_places()
     report = import_boundaries(boundary_files, only_province="40")
     assert report.counts[AreaLevel.PROVINCE].created == 1
     assert District.objects.count() == 26
@@ -159,21 +167,16 @@ def test_a_broken_file_is_refused_with_its_name_feature_and_field(
 
 
 def test_a_run_with_one_broken_file_keeps_nothing(db: None, boundary_files: list[Path]) -> None:
-    Subdistrict.objects.all().delete()
-    District.objects.all().delete()
-    Province.objects.all().delete()
+    _no_places()
     with pytest.raises(BoundaryFileError):
         import_boundaries([boundary_files[0], BAD / "empty_name.geojson"])
     assert not Province.objects.exists()
 
 
 def test_the_command_prints_counts_and_repairs(db: None) -> None:
-    from io import StringIO
-
-    out = StringIO()
-    call_command(
-        "import_boundaries", str(BAD / "self_intersecting.geojson"), stdout=out, stderr=StringIO()
-    )
+    out = io.StringIO()
+    bowtie = str(BAD / "self_intersecting.geojson")
+    call_command("import_boundaries", bowtie, stdout=out, stderr=io.StringIO())
     text = out.getvalue()
     assert "repaired Self-intersection" in text
     assert "province: 1 created, 0 updated, 0 unchanged" in text
@@ -195,7 +198,7 @@ def test_the_command_line_shows_no_traceback(db: None) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**__import__("os").environ, "DJANGO_DEBUG": "true"},
+        env={**os.environ, "DJANGO_DEBUG": "true"},
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
@@ -203,7 +206,9 @@ def test_the_command_line_shows_no_traceback(db: None) -> None:
 
 
 @pytest.fixture
-def file_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def file_server(tmp_path: Path, settings: Any) -> Iterator[tuple[str, Path]]:
+    """A web server on loopback serving a folder, and an empty download cache."""
+    settings.CACHE_DIR = tmp_path / "cache"
     served = tmp_path / "www"
     served.mkdir()
 
@@ -225,11 +230,8 @@ def test_url_downloads_once_then_reads_the_cache(
     db: None,
     file_server: tuple[str, Path],
     boundary_files: list[Path],
-    tmp_path: Path,
-    settings: object,
 ) -> None:
     base, served = file_server
-    settings.CACHE_DIR = tmp_path / "cache"  # type: ignore[attr-defined]
     with zipfile.ZipFile(served / "tha_adm_rtsd.zip", "w") as archive:
         archive.write(boundary_files[0], "tha_admbnda_adm1_rtsd.geojson")
         archive.write(boundary_files[1], "tha_admbnda_adm2_rtsd.geojson")
@@ -240,15 +242,13 @@ def test_url_downloads_once_then_reads_the_cache(
     ]
     (served / "tha_adm_rtsd.zip").unlink()  # a second call must not need the server
     assert download_boundaries(f"{base}/tha_adm_rtsd.zip") == paths
-    Subdistrict.objects.all().delete()
-    District.objects.all().delete()
-    Province.objects.all().delete()
+    _no_places()
     call_command(
         "import_boundaries",
         "--url",
         f"{base}/tha_adm_rtsd.zip",
-        stdout=__import__("io").StringIO(),
-        stderr=__import__("io").StringIO(),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
     )
     assert (Province.objects.count(), District.objects.count()) == (77, 928)
 
@@ -257,12 +257,10 @@ def test_url_of_a_plain_geojson(
     db: None,
     file_server: tuple[str, Path],
     boundary_files: list[Path],
-    tmp_path: Path,
-    settings: object,
+    settings: Any,
 ) -> None:
     base, served = file_server
-    settings.CACHE_DIR = tmp_path / "cache"  # type: ignore[attr-defined]
     shutil.copy(boundary_files[0], served / "tha_adm1.geojson")
     [path] = download_boundaries(f"{base}/tha_adm1.geojson")
     assert Path(path).read_bytes() == boundary_files[0].read_bytes()
-    assert str(settings.CACHE_DIR) in path  # type: ignore[attr-defined]
+    assert str(settings.CACHE_DIR) in path
