@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django import DjangoAssertNumQueries
 
-from geo import views
+from geo import map_data
 from geo.models import Province
 
 # Khon Kaen's Mueang district and its tambon Nai Mueang (ในเมือง), around the city hall.
@@ -134,13 +134,13 @@ def test_login_page_renders(client: Client) -> None:
 
 @pytest.mark.parametrize(("zoom", "digits"), [(5, 2), (6, 2), (8, 3), (10, 4), (14, 5), (18, 6)])
 def test_coordinate_digits_round_by_a_quarter_pixel_at_most(zoom: int, digits: int) -> None:
-    assert views.coordinate_digits(zoom) == digits
-    assert 0.5 * 10.0**-digits <= views.pixel_degrees(zoom) / 4
+    assert map_data.coordinate_digits(zoom) == digits
+    assert 0.5 * 10.0**-digits <= map_data.pixel_degrees(zoom) / 4
 
 
 def test_tolerance_is_half_a_pixel() -> None:
-    assert views.simplify_tolerance(0) == pytest.approx(360 / 256 / 2)
-    assert views.simplify_tolerance(10) == pytest.approx(360 / (256 * 1024) / 2)
+    assert map_data.simplify_tolerance(0) == pytest.approx(360 / 256 / 2)
+    assert map_data.simplify_tolerance(10) == pytest.approx(360 / (256 * 1024) / 2)
 
 
 # The endpoint on the real boundaries
