@@ -30,9 +30,12 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import CharField, Func, Model, QuerySet, TextField
 
-from geo.models import AreaLevel, District, Province, Subdistrict, SubdistrictCell, Village
+from geo.models import District, Province, Subdistrict, SubdistrictCell, Village
 
 CELLS_TABLE = SubdistrictCell._meta.db_table
+# A degree of longitude is at least 103 km up to 21° N (Thailand's north); a box of
+# metres / 100,000 degrees therefore always holds the snapping distance.
+METRES_PER_DEGREE_AT_LEAST = 100_000
 CELL_SIZE = SubdistrictCell.SIZE_DEGREES
 
 
@@ -93,10 +96,6 @@ class SubdistrictAt(Func):
         # LIMIT 1 only guards against overlapping source polygons; see rule 2.
         sql = f"(SELECT c.subdistrict_id FROM {CELLS_TABLE} c WHERE {condition} LIMIT 1)"  # noqa: S608
         return sql, tuple(point_params) * condition.count(point)
-
-
-def subdistrict_at(point_ref: str) -> SubdistrictAt:
-    return SubdistrictAt(point_ref)
 
 
 class _Geometry(Func):
@@ -164,7 +163,9 @@ FROM pts
 CROSS JOIN LATERAL (
     SELECT s.code, ST_Distance(s.geom::geography, pts.g::geography) AS metres
     FROM geo_subdistrict s
-    WHERE ST_DWithin(s.geom::geography, pts.g::geography, %s)
+    -- The box first, through the GiST index; the exact test on the ground after.
+    WHERE s.geom && ST_Expand(pts.g, %s)
+      AND ST_DWithin(s.geom::geography, pts.g::geography, %s)
     ORDER BY metres, s.code
     LIMIT 1
 ) near
@@ -199,7 +200,13 @@ def locate_points(points: Sequence[tuple[float, float]]) -> list[Location | None
             lookup = {i: (lon, lat) for i, lon, lat in usable}
             cursor.execute(
                 _SNAP_SQL,
-                [[lookup[i][0] for i in missed], [lookup[i][1] for i in missed], missed, snap],
+                [
+                    [lookup[i][0] for i in missed],
+                    [lookup[i][1] for i in missed],
+                    missed,
+                    snap / METRES_PER_DEGREE_AT_LEAST,
+                    snap,
+                ],
             )
             for original, code, metres in cursor.fetchall():
                 codes[original] = (code, round(float(metres), 1))
@@ -238,10 +245,3 @@ def children_of(code: str) -> QuerySet[Any]:
     model, parent_field = child[len(code)]
     queryset = model._default_manager.all()
     return queryset.filter(**{parent_field: code}) if parent_field else queryset
-
-
-def level_of(code: str) -> AreaLevel:
-    levels = {2: AreaLevel.PROVINCE, 4: AreaLevel.DISTRICT, 6: AreaLevel.SUBDISTRICT}
-    if len(code) not in levels or not code.isdigit():
-        raise ValueError(f"{code!r} is not a DOPA code of a province, district or tambon")
-    return levels[len(code)]

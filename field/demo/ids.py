@@ -1,32 +1,28 @@
-"""Identifiers: Thai national IDs, school G codes and school codes.
+"""Identifiers for the demo seed: made-up national IDs, G codes and school codes.
 
-A national ID is 13 digits: the person type (1 = Thai, born and registered on
-time; 0, 6 and 7 = non-Thai and stateless people), the registration office
-(4 digits), a book and sequence (7 digits) and a check digit: the first twelve
-digits times the weights 13 down to 2, summed; check = (11 - sum mod 11) mod 10.
-"""
+The national-ID layout and checksum live in ``field.registry.ids``, which the
+registry importer uses to check real files; the seed must make IDs that pass it."""
 
 from __future__ import annotations
 
 import random
 
-NATIONAL_ID_LENGTH = 13
+from field.registry.ids import (
+    NATIONAL_ID_LENGTH,
+    is_valid_national_id,
+    national_id_check_digit,
+)
 
-
-def national_id_check_digit(first12: str) -> int:
-    if len(first12) != NATIONAL_ID_LENGTH - 1 or not first12.isdigit():
-        raise ValueError(f"expected 12 digits, got {first12!r}")
-    weights = range(13, 1, -1)
-    total = sum(int(digit) * weight for digit, weight in zip(first12, weights, strict=True))
-    return (11 - total % 11) % 10
-
-
-def is_valid_national_id(value: str) -> bool:
-    return (
-        len(value) == NATIONAL_ID_LENGTH
-        and value.isdigit()
-        and national_id_check_digit(value[:12]) == int(value[12])
-    )
+# Re-exported: the demo seed and its tests import the checksum helpers from here.
+__all__ = [
+    "NATIONAL_ID_LENGTH",
+    "is_valid_national_id",
+    "make_g_code",
+    "make_national_id",
+    "mistype",
+    "national_id_check_digit",
+    "obec_school_code",
+]
 
 
 def make_national_id(rng: random.Random, *, person_type: str, office: str) -> str:

@@ -7,15 +7,16 @@ from django.contrib.gis.db.models.functions import PointOnSurface
 from django.db import connection
 from pytest_django import DjangoAssertNumQueries
 
+from geo import selectors
 from geo.db_plans import explain, index_scans, nodes, seq_scanned_tables, spatial_index_of
 from geo.models import Subdistrict, SubdistrictCell
 from geo.selectors import (
+    SubdistrictAt,
     children_of,
     count_by_subdistrict,
     count_by_subdistrict_sql,
     locate,
     locate_points,
-    subdistrict_at,
 )
 
 pytestmark = pytest.mark.usefixtures("national_boundaries")
@@ -154,7 +155,7 @@ def test_subdistrict_at_annotates_rows_in_one_query(
     queryset = (
         Subdistrict.objects.filter(code__startswith="40")
         .annotate(inner=PointOnSurface("geom"))
-        .annotate(found=subdistrict_at("inner"))
+        .annotate(found=SubdistrictAt("inner"))
     )
     with django_assert_num_queries(1):
         rows = list(queryset.values_list("code", "found"))
@@ -208,3 +209,11 @@ def test_children_of_each_level() -> None:
     assert children_of("400101").count() == 0  # villages come with the demo data
     with pytest.raises(ValueError, match="not a DOPA code"):
         children_of("4x")
+
+
+def test_snapping_finds_nearby_tambons_through_the_gist_index() -> None:
+    """Without the box prefilter each offshore point costs 7,425 distances on the
+    ground (measured: 33 s for 300 points, against 0.04 s with it)."""
+    sql = selectors._SNAP_SQL
+    params = [[100.5, 100.6], [11.0, 11.0], [1, 2], 0.0025, 250]
+    assert spatial_index_of("geo_subdistrict") in index_scans(explain(sql, params))

@@ -1,0 +1,292 @@
+"""Reading registry tables: CSV (UTF-8 or TIS-620) and XLSX, headers in English or Thai.
+
+Files come from district offices and schools: exported by hand, renamed, with
+columns reordered and extra ones added. Headers are matched by meaning, not by
+position, and every refusal names the file, the row and the field so the
+sender can fix it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+# openpyxl ships no type hints and types-openpyxl is not a project dependency.
+from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+# Sheet XML compresses well, but not a thousandfold: beyond this a zip is a bomb.
+DEFAULT_MAX_RATIO = 100
+HEADER_ROW = 1
+
+POPULATION_COLUMNS: Mapping[str, Sequence[str]] = {
+    "national_id": ("national id", "เลขประจำตัวประชาชน"),
+    "title": ("คำนำหน้า",),
+    "first_name": ("first name", "ชื่อ"),
+    "last_name": ("last name", "นามสกุล"),
+    "sex": ("เพศ",),
+    "birth_date": ("birth date", "date of birth", "วันเกิด"),
+    "house_no": ("house number", "บ้านเลขที่"),
+    "moo": ("หมู่", "หมู่ที่"),
+    "subdistrict": ("tambon", "ตำบล"),
+    "district": ("amphoe", "อำเภอ"),
+    "province": ("จังหวัด",),
+    "postcode": ("postal code", "รหัสไปรษณีย์"),
+    "nationality": ("สัญชาติ",),
+    "lat": ("latitude", "ละติจูด"),
+    "lon": ("longitude", "ลองจิจูด"),
+}
+POPULATION_OPTIONAL: frozenset[str] = frozenset({"lat", "lon", "postcode", "title", "nationality"})
+
+ENROLMENT_COLUMNS: Mapping[str, Sequence[str]] = {
+    "national_id": POPULATION_COLUMNS["national_id"],
+    "first_name": POPULATION_COLUMNS["first_name"],
+    "last_name": POPULATION_COLUMNS["last_name"],
+    "birth_date": POPULATION_COLUMNS["birth_date"],
+    "school_code": ("school code", "รหัสโรงเรียน"),
+    "school_name": ("school name", "ชื่อโรงเรียน"),
+    "grade": ("ชั้น",),
+    "academic_year": ("academic year", "ปีการศึกษา"),
+    "status": ("สถานะ",),
+}
+ENROLMENT_OPTIONAL: frozenset[str] = frozenset()
+
+# Invisible characters that Excel and copy-paste leave in headers.
+_INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad]")
+# Cells starting with these run as formulas when the report is opened in Excel.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+CellValue = str | int | float | bool | date | datetime | None
+
+
+class TableError(Exception):
+    """The whole file is refused; ``row`` is 1 for header problems, 0 for the file itself."""
+
+    def __init__(self, file: str, *, row: int, field: str, reason: str) -> None:
+        super().__init__(f"{file}, row {row}, {field or '-'}: {reason}")
+        self.file = file
+        self.row = row
+        self.field = field
+        self.reason = reason
+
+    def as_problem(self) -> RowProblem:
+        return RowProblem(self.file, self.row, self.field, self.reason)
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    file: str
+    row: int
+    field: str
+    reason: str
+
+    def as_csv_row(self) -> list[str]:
+        return [_defuse(self.file), str(self.row), _defuse(self.field), _defuse(self.reason)]
+
+
+@dataclass(frozen=True)
+class Row:
+    number: int
+    """The spreadsheet row number (the header is row 1), as the sender sees it."""
+    values: dict[str, str]
+    """Keyed by canonical English column name; absent optional columns are ""."""
+
+
+@dataclass(frozen=True)
+class Table:
+    file: str
+    format: str
+    """"csv" or "xlsx"."""
+    encoding: str | None
+    """"utf-8", "utf-8-sig" or "cp874" for CSV; None for XLSX."""
+    rows: list[Row]
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def read_table(
+    path: Path,
+    *,
+    columns: Mapping[str, Sequence[str]],
+    optional: Collection[str] = (),
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_ratio: int = DEFAULT_MAX_RATIO,
+) -> Table:
+    """The rows of the CSV or XLSX file at ``path``; raises ``TableError``.
+
+    ``columns`` maps each canonical name to its accepted headers (the canonical
+    name itself is always accepted); those in ``optional`` may be missing.
+    Completely empty rows are skipped, keeping the numbering of the others.
+    """
+    name = path.name
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise TableError(name, row=0, field="", reason=f"file larger than {max_bytes} bytes")
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic == b"PK\x03\x04":
+        _check_zip(path, max_uncompressed=max_bytes * max_ratio, max_ratio=max_ratio)
+        return _build(name, "xlsx", None, _xlsx_rows(path), columns, optional)
+    if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
+        raise TableError(name, row=0, field="", reason="not an XLSX file (save it as .xlsx)")
+    encoding, text = _decode(name, path.read_bytes())
+    return _build(name, "csv", encoding, _csv_rows(name, text), columns, optional)
+
+
+def write_problems_csv(problems: Iterable[RowProblem], path: Path) -> None:
+    # UTF-8 with BOM: without it Excel opens the file as cp874 or cp1252 and
+    # the Thai field names and reasons come out garbled.
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "row", "field", "reason"])
+        writer.writerows(problem.as_csv_row() for problem in problems)
+
+
+def normalise_header(header: str) -> str:
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", header)).replace("_", " ")
+    return " ".join(text.split()).casefold()
+
+
+def _defuse(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _decode(name: str, data: bytes) -> tuple[str, str]:
+    # Strict UTF-8 first: TIS-620 text is almost never valid UTF-8, while any
+    # UTF-8 file would decode (wrongly) as cp874.
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"), text
+    try:
+        return "cp874", data.decode("cp874")
+    except UnicodeDecodeError:
+        raise TableError(
+            name, row=0, field="", reason="encoding is neither UTF-8 nor TIS-620"
+        ) from None
+
+
+def _csv_rows(name: str, text: str) -> Iterator[list[CellValue]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    # Counted in records, not physical lines: quoted cells may span lines.
+    done = 0
+    try:
+        for record in reader:
+            yield list(record)
+            done += 1
+    except csv.Error as error:
+        raise TableError(name, row=done + 1, field="", reason=str(error)) from None
+
+
+def _check_zip(path: Path, *, max_uncompressed: int, max_ratio: int) -> None:
+    """Refuse zip bombs before openpyxl inflates anything.
+
+    Declared sizes are enough: zipfile stops inflating a member at its
+    declared size, so a member that lies about it cannot grow past the check.
+    """
+    name = path.name
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except zipfile.BadZipFile:
+        raise TableError(name, row=0, field="", reason="not a readable XLSX file") from None
+    total = sum(member.file_size for member in members)
+    if total > max_uncompressed:
+        raise TableError(
+            name, row=0, field="", reason=f"uncompressed size over {max_uncompressed} bytes"
+        )
+    for member in members:
+        if member.file_size > max_ratio * max(member.compress_size, 1):
+            raise TableError(
+                name, row=0, field="", reason=f"compression ratio over {max_ratio} (zip bomb?)"
+            )
+
+
+def _xlsx_rows(path: Path) -> Iterator[list[CellValue]]:
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises KeyError, ValueError, BadZipFile...
+        raise TableError(path.name, row=0, field="", reason="not a readable XLSX file") from error
+    try:
+        # The first sheet: registry exports put the data there.
+        for values in workbook.worksheets[0].iter_rows(values_only=True):
+            yield list(values)
+    finally:
+        workbook.close()
+
+
+def _build(
+    name: str,
+    format: str,
+    encoding: str | None,
+    records: Iterator[list[CellValue]],
+    columns: Mapping[str, Sequence[str]],
+    optional: Collection[str],
+) -> Table:
+    header = next(records, None)
+    if header is None:
+        raise TableError(name, row=HEADER_ROW, field="", reason="empty file")
+    positions, ignored = _match_headers(name, [_cell_text(cell) for cell in header], columns)
+    missing = [column for column in columns if column not in positions and column not in optional]
+    if missing:
+        raise TableError(
+            name,
+            row=HEADER_ROW,
+            field=", ".join(missing),
+            reason="missing required column(s): " + ", ".join(missing),
+        )
+    rows = []
+    for number, record in enumerate(records, start=HEADER_ROW + 1):
+        cells = [_cell_text(cell) for cell in record]
+        if not any(cells):
+            continue
+        values = {column: "" for column in columns}
+        for column, index in positions.items():
+            values[column] = cells[index] if index < len(cells) else ""
+        rows.append(Row(number=number, values=values))
+    return Table(file=name, format=format, encoding=encoding, rows=rows, ignored_columns=ignored)
+
+
+def _match_headers(
+    name: str, headers: list[str], columns: Mapping[str, Sequence[str]]
+) -> tuple[dict[str, int], list[str]]:
+    lookup = {
+        normalise_header(alias): column
+        for column, aliases in columns.items()
+        for alias in (column, *aliases)
+    }
+    positions: dict[str, int] = {}
+    ignored: list[str] = []
+    for index, header in enumerate(headers):
+        column = lookup.get(normalise_header(header))
+        if column is None:
+            if header:
+                ignored.append(header)
+            continue
+        if column in positions:
+            raise TableError(name, row=HEADER_ROW, field=column, reason="column appears twice")
+        positions[column] = index
+    return positions, ignored
+
+
+def _cell_text(cell: CellValue) -> str:
+    """Cells as the text a clerk would have typed, so one parser serves CSV and XLSX."""
+    if cell is None:
+        return ""
+    if isinstance(cell, datetime):
+        # Midnight is how Excel stores a plain date.
+        return cell.date().isoformat() if cell.time() == datetime.min.time() else cell.isoformat()
+    if isinstance(cell, date):
+        return cell.isoformat()
+    if isinstance(cell, float) and cell.is_integer():
+        # IDs typed as numbers come back as floats: 1400181091261.0, not 1.4e12.
+        return str(int(cell))
+    return _INVISIBLE.sub("", str(cell)).strip()
