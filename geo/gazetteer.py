@@ -32,7 +32,7 @@ import geothai
 from geothai.abolished import abolished_areas
 from rapidfuzz import fuzz, process
 
-from geo.algorithms.thai_names import LEVELS, Level, normalise_place_name
+from geo.algorithms.thai_names import LEVELS, THAI_DIGITS, Level, normalise_place_name
 from geo.models import District, Province, Subdistrict
 
 __all__ = [
@@ -63,7 +63,6 @@ FUZZY_CUTOFF: Final = 80.0
 BOUNDARY_CACHE_SECONDS: Final = 60.0
 
 _CODE = re.compile(r"^(?:TH)?([0-9]{2}|[0-9]{4}|[0-9]{6})$")
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 # Bangkok has no capital district, so "เขตเมือง" means nothing there.
 _BANGKOK = "10"
 _CAPITAL_DISTRICT_ALIASES: Final = ("เมือง", "mueang")
@@ -274,7 +273,7 @@ def clear_cache() -> None:
 
 
 def _parse_code(text: str) -> str | None:
-    found = _CODE.match(text.strip().upper().translate(_THAI_DIGITS))
+    found = _CODE.match(text.strip().upper().translate(THAI_DIGITS))
     return found.group(1) if found else None
 
 
@@ -484,7 +483,7 @@ def _by_postal_code(
 ) -> tuple[list[Match], tuple[AddressPart, ...]]:
     if postal_code is None or not postal_code.strip():
         return matches, ()
-    postal = postal_code.strip().translate(_THAI_DIGITS)
+    postal = postal_code.strip().translate(THAI_DIGITS)
     kept = [m for m in matches if postal in m.postal_codes]
     return (kept, ()) if kept else (matches, ("postal_code",))
 

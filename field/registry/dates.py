@@ -13,7 +13,7 @@ import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from field.registry.ids import THAI_DIGITS
+from geo.algorithms.thai_names import THAI_DIGITS
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 BE_OFFSET = 543

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from geo.algorithms.thai_names import THAI_DIGITS
+
 NATIONAL_ID_LENGTH = 13
 # Person types of non-Thai and stateless people; their IDs carry the same checksum.
 NON_THAI_PREFIXES = frozenset("067")
 
 # Registry clerks type Thai digits as often as Arabic ones.
-THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 # Separators seen in exports: dashes of every width, spaces (incl. no-break and
 # zero-width ones from copy-paste) and dots.
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212\u00a0\u200b\u200c\u200d\ufeff.]+")

@@ -47,6 +47,8 @@ from typing import Final, Literal
 Level = Literal["province", "district", "subdistrict"]
 LEVELS: Final[tuple[Level, ...]] = ("province", "district", "subdistrict")
 
+# Thai digits (๐-๙) as ASCII: codes, IDs, dates and postcodes are often typed with them.
+THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060\ufeff]")
 
 # Thai combining marks: vowels above and below, tone marks, and the other signs.
