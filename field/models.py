@@ -1,6 +1,6 @@
-"""The people and places of field work: roles, schools, search teams, volunteers.
+"""The people and places of field work: roles, schools, search teams, volunteers,
+and what the registries give: households, children, enrolments and cases.
 
-Children, households and cases come next, imported from the registry files.
 Points are stored in EPSG:4326 like every geometry in the project.
 """
 
@@ -12,6 +12,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db.models import ExpressionWrapper, F, Q
 from django.utils.translation import gettext_lazy as _
 
+from field.registry.ids import IdentifierKind
 from geo.models import District, Province, Subdistrict, Village
 
 # OBEC's rule: a school with at most this many pupils is a small school
@@ -198,3 +199,446 @@ class Volunteer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- registries, households, children and cases ----------------------------------
+
+
+class ImportKind(models.TextChoices):
+    POPULATION = "population", _("Population registry")
+    ENROLMENT = "enrolment", _("Enrolment register")
+    SCHOOLS = "schools", _("Schools")
+    VILLAGES = "villages", _("Villages")
+
+
+class ImportStatus(models.TextChoices):
+    READING = "reading", _("Reading")
+    APPLYING = "applying", _("Saving")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Refused")
+
+
+class ImportRun(models.Model):
+    """One file handed to an importer, with its counts and its report.
+
+    Recorded even when the file is refused, so the sender sees why; the rows of
+    a refused file are never saved (one transaction).
+    """
+
+    kind = models.CharField(max_length=12, choices=ImportKind.choices)
+    affiliation = models.CharField(max_length=4, choices=Affiliation.choices, blank=True)
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField(default=0)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.READING
+    )
+    # Progress, for the import page: rows read so far and bytes of the file read.
+    rows_read = models.PositiveIntegerField(default=0)
+    bytes_read = models.BigIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    unresolved = models.PositiveIntegerField(default=0)
+    warnings = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, help_text=_("Why the whole file was refused"))
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ImportKind.values), name="importrun_kind"),
+            models.CheckConstraint(
+                condition=Q(status__in=ImportStatus.values), name="importrun_status"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=ImportKind.ENROLMENT, affiliation__in=Affiliation.values)
+                | (~Q(kind=ImportKind.ENROLMENT) & Q(affiliation="")),
+                name="importrun_affiliation_for_enrolment",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ImportStatus.FAILED) | ~Q(error=""),
+                name="importrun_failed_has_error",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.file_name} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+
+class ProblemSeverity(models.TextChoices):
+    ERROR = "error", _("Row rejected")
+    WARNING = "warning", _("Row kept, with a problem")
+
+
+class ImportProblem(models.Model):
+    """A row that could not be used (error) or was kept with a problem (warning)."""
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="problems")
+    row = models.PositiveIntegerField(help_text=_("As the sender sees it: the header is row 1"))
+    field = models.CharField(max_length=40, blank=True)
+    severity = models.CharField(max_length=7, choices=ProblemSeverity.choices)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["run", "row", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(severity__in=ProblemSeverity.values), name="importproblem_severity"
+            ),
+        ]
+
+
+class Precision(models.TextChoices):
+    """How well a household is placed, best first (the geocoding ladder)."""
+
+    FIELD_GPS = "field_gps", _("Field GPS")
+    GIVEN = "given", _("Given coordinates")
+    VILLAGE = "village", _("Village point")
+    TAMBON = "tambon", _("Inside the tambon")
+    UNRESOLVED = "unresolved", _("Unresolved")
+
+
+class Household(models.Model):
+    """A registered address (ทะเบียนบ้าน), with where the house is thought to be.
+
+    ``key`` identifies the address across imports: tambon code, หมู่ and house
+    number when the tambon is known, otherwise the address as written. A
+    position found in the field (``FIELD_GPS``) is never replaced by an import.
+    """
+
+    key = models.CharField(max_length=255, unique=True)
+    house_no = models.CharField(max_length=40, blank=True)
+    moo = models.PositiveSmallIntegerField(null=True, blank=True)
+    address = models.CharField(max_length=400, help_text=_("As the registry wrote it"))
+    subdistrict = models.ForeignKey(
+        Subdistrict, on_delete=models.PROTECT, null=True, blank=True, related_name="households"
+    )
+    village = models.ForeignKey(
+        Village, on_delete=models.SET_NULL, null=True, blank=True, related_name="households"
+    )
+    point = models.PointField(srid=4326, null=True, blank=True)
+    precision = models.CharField(
+        max_length=10, choices=Precision.choices, default=Precision.UNRESOLVED
+    )
+    # Coordinates the registry gave, kept so that a re-import can tell whether they changed.
+    given_point = models.PointField(srid=4326, null=True, blank=True)
+    located_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(precision__in=Precision.values), name="household_precision_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(precision=Precision.UNRESOLVED, point__isnull=True)
+                | (~Q(precision=Precision.UNRESOLVED) & Q(point__isnull=False)),
+                name="household_point_iff_resolved",
+            ),
+        ]
+        indexes = [models.Index(fields=["subdistrict", "precision"])]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class Sex(models.TextChoices):
+    MALE = "M", _("Male")
+    FEMALE = "F", _("Female")
+    UNKNOWN = "", _("Not given")
+
+
+class Child(models.Model):
+    """A person of the population registry extract (ทะเบียนราษฎร์).
+
+    ``key`` identifies the record across imports: the national ID or G code,
+    or for a record without one, a digest of name, birth date and address.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    national_id = models.CharField(max_length=14, blank=True, db_index=True)
+    id_kind = models.CharField(max_length=12, choices=IdentifierKind.choices)
+    title = models.CharField(max_length=40, blank=True)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True)
+    # first and last name without titles, spacing or Unicode variants: what matching compares.
+    name_key = models.CharField(max_length=200)
+    sex = models.CharField(max_length=1, choices=Sex.choices, blank=True)
+    birth_date = models.DateField(db_index=True)
+    nationality = models.CharField(max_length=60, blank=True)
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="children")
+    # A digest of the imported fields: a re-import of the same row changes nothing.
+    digest = models.CharField(max_length=32)
+    run = models.ForeignKey(ImportRun, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(id_kind__in=IdentifierKind.values), name="child_id_kind_valid"
+            ),
+            models.CheckConstraint(condition=Q(sex__in=Sex.values), name="child_sex_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class EnrolmentStatus(models.TextChoices):
+    STUDYING = "studying", _("Studying")
+    GRADUATED = "graduated", _("Graduated")
+    MOVED = "moved", _("Moved")
+    LEFT = "left", _("Left")
+
+
+class MatchMethod(models.TextChoices):
+    NONE = "", _("Not matched")
+    ID = "id", _("National ID")
+    NAME = "name", _("Name, birth date and area")
+    REVIEW = "review", _("Waiting for a coordinator")
+    REVIEWED = "reviewed", _("Chosen by a coordinator")
+
+
+class Enrolment(models.Model):
+    """A row of a school register of one affiliation and academic year.
+
+    Rows with a missing or mistyped ID are kept and matched to a child by name,
+    birth date and area; ``child`` is that match.
+    """
+
+    affiliation = models.CharField(max_length=4, choices=Affiliation.choices)
+    academic_year = models.PositiveSmallIntegerField(help_text=_("Buddhist era"))
+    key = models.CharField(max_length=64)
+    national_id = models.CharField(max_length=14, blank=True, db_index=True)
+    id_kind = models.CharField(max_length=12, choices=IdentifierKind.choices)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True)
+    name_key = models.CharField(max_length=200)
+    birth_date = models.DateField(null=True, blank=True)
+    school_code = models.CharField(max_length=12, blank=True)
+    school = models.ForeignKey(
+        School, on_delete=models.SET_NULL, null=True, blank=True, related_name="enrolments"
+    )
+    school_name = models.CharField(max_length=200, blank=True)
+    grade = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=10, choices=EnrolmentStatus.choices)
+    digest = models.CharField(max_length=32)
+    run = models.ForeignKey(ImportRun, on_delete=models.PROTECT, related_name="+")
+    child = models.ForeignKey(
+        Child, on_delete=models.SET_NULL, null=True, blank=True, related_name="enrolments"
+    )
+    match_method = models.CharField(
+        max_length=8, choices=MatchMethod.choices, blank=True, default=MatchMethod.NONE
+    )
+    match_score = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["affiliation", "academic_year", "key"], name="enrolment_unique_row"
+            ),
+            models.CheckConstraint(
+                condition=Q(affiliation__in=Affiliation.values), name="enrolment_affiliation"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=EnrolmentStatus.values), name="enrolment_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(id_kind__in=IdentifierKind.values), name="enrolment_id_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(academic_year__gte=2500, academic_year__lte=2700),
+                name="enrolment_year_buddhist_era",
+            ),
+            models.CheckConstraint(
+                condition=Q(match_method__in=MatchMethod.values), name="enrolment_match_method"
+            ),
+            # A match is either there with its method, or absent (maybe awaiting review).
+            models.CheckConstraint(
+                condition=(
+                    Q(child__isnull=False)
+                    & Q(match_method__in=[MatchMethod.ID, MatchMethod.NAME, MatchMethod.REVIEWED])
+                )
+                | (
+                    Q(child__isnull=True)
+                    & Q(
+                        match_method__in=[
+                            MatchMethod.NONE,
+                            MatchMethod.REVIEW,
+                            MatchMethod.REVIEWED,
+                        ]
+                    )
+                ),
+                name="enrolment_match_consistent",
+            ),
+        ]
+        indexes = [models.Index(fields=["academic_year", "child"])]
+
+
+class ReviewStatus(models.TextChoices):
+    OPEN = "open", _("Waiting")
+    CONFIRMED = "confirmed", _("Same child")
+    REJECTED = "rejected", _("None of them")
+
+
+class MatchReview(models.Model):
+    """A register row that fits more than one child, or fits one only loosely.
+
+    Never decided by the machine: a coordinator picks the child, or none.
+    """
+
+    enrolment = models.OneToOneField(Enrolment, on_delete=models.CASCADE, related_name="review")
+    candidates = models.JSONField(help_text=_('[{"child": id, "score": 0-100}], best first'))
+    status = models.CharField(max_length=9, choices=ReviewStatus.choices, default=ReviewStatus.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ReviewStatus.values), name="matchreview_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ReviewStatus.OPEN, decided_at__isnull=True)
+                | (~Q(status=ReviewStatus.OPEN) & Q(decided_at__isnull=False)),
+                name="matchreview_decided_when_closed",
+            ),
+        ]
+
+
+class ChildStatus(models.TextChoices):
+    ENROLLED = "enrolled", _("Enrolled")
+    DROPPED_OUT = "dropped_out", _("Dropped out")
+    NEVER_ENROLLED = "never_enrolled", _("Never enrolled")
+    GRADUATED = "graduated", _("Finished school")
+    REVIEW = "review", _("Waiting for a match review")
+
+
+class Reconciliation(models.Model):
+    """One run of ``find_unreached`` for an academic year, with its counts."""
+
+    academic_year = models.PositiveSmallIntegerField()
+    reference_date = models.DateField()
+    min_age = models.PositiveSmallIntegerField()
+    max_age = models.PositiveSmallIntegerField()
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    counts = models.JSONField()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(min_age__lte=F("max_age")), name="recon_window"),
+        ]
+
+
+class ChildYear(models.Model):
+    """Where a child in the age window stands in an academic year.
+
+    Rewritten by every ``find_unreached`` of the year; the funnel reads it.
+    """
+
+    academic_year = models.PositiveSmallIntegerField()
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="years")
+    status = models.CharField(max_length=14, choices=ChildStatus.choices)
+    age = models.PositiveSmallIntegerField()
+    compulsory = models.BooleanField(help_text=_("Aged 6-15: compulsory education"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["academic_year", "child"], name="childyear_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=ChildStatus.values), name="childyear_status_valid"
+            ),
+        ]
+
+
+class CaseKind(models.TextChoices):
+    NEVER_ENROLLED = "never_enrolled", _("Never enrolled")
+    DROPPED_OUT = "dropped_out", _("Dropped out")
+    AT_RISK = "at_risk", _("At risk")
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
+class CloseReason(models.TextChoices):
+    FOUND_ENROLLED = "found_enrolled", _("Found enrolled")
+    FINISHED_SCHOOL = "finished_school", _("Finished school")
+    OUT_OF_WINDOW = "out_of_window", _("Outside the age window")
+
+
+class Case(models.Model):
+    """A child to be found and brought back. Opened and closed by ``find_unreached``;
+    what the field records (visits, notes) belongs to the case and survives re-runs."""
+
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="cases")
+    kind = models.CharField(max_length=14, choices=CaseKind.choices)
+    status = models.CharField(max_length=6, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    academic_year = models.PositiveSmallIntegerField(help_text=_("The year it was opened for"))
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=16, choices=CloseReason.choices, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child"], condition=Q(status="open"), name="case_one_open_per_child"
+            ),
+            models.CheckConstraint(condition=Q(kind__in=CaseKind.values), name="case_kind_valid"),
+            models.CheckConstraint(
+                condition=(Q(status="open") & Q(closed_at__isnull=True) & Q(close_reason=""))
+                | (
+                    Q(status="closed")
+                    & Q(closed_at__isnull=False)
+                    & Q(close_reason__in=CloseReason.values)
+                ),
+                name="case_closed_has_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "kind"])]
+
+
+class SearchOutcome(models.TextChoices):
+    FOUND_AT_ADDRESS = "found_at_address", _("Found at the address")
+    FOUND_ELSEWHERE = "found_elsewhere", _("Found elsewhere")
+    MOVED_AWAY = "moved_away", _("Moved away")
+    NOT_FOUND = "not_found", _("Not found")
+    DECEASED = "deceased", _("Deceased")
+    ALREADY_ENROLLED = "already_enrolled", _("Found already enrolled")
+    DUPLICATE = "duplicate", _("Duplicate record")
+
+
+class Visit(models.Model):
+    """A home visit, as recorded in the field."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="visits")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    point = models.PointField(srid=4326, null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=SearchOutcome.choices)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["case", "at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=SearchOutcome.values), name="visit_outcome_valid"
+            ),
+        ]

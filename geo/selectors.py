@@ -78,6 +78,16 @@ class Location:
         }
 
 
+def subdistrict_at_sql(point: str) -> str:
+    """SQL: the tambon code of the point expression ``point``, or NULL (rules 1, 2).
+
+    For set-based SQL elsewhere (the registry importer); ``point`` must be an
+    expression of trusted SQL, never user input.
+    """
+    # LIMIT 1 only guards against overlapping source polygons; see rule 2.
+    return f"(SELECT c.subdistrict_id FROM {CELLS_TABLE} c WHERE {_owning_cell(point)} LIMIT 1)"  # noqa: S608
+
+
 class SubdistrictAt(Func):
     """An expression for a row's tambon code, for ``annotate()`` and ``update()``.
 

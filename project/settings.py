@@ -154,6 +154,27 @@ DEMO_DIR = Path(env_str("TAKHAI_DEMO_DIR", str(BASE_DIR / ".local" / "demo")))
 # is assigned to the nearest tambon and flagged as snapped.
 GEOCODE_SNAP_METRES = env_int("TAKHAI_GEOCODE_SNAP_METRES", 250)
 
+# Registry files uploaded on the import page are kept here until their import has
+# run, then deleted: they hold children's personal data, and the run keeps its
+# counts, report and the file's SHA-256.
+IMPORT_UPLOAD_DIR = Path(
+    env_str("TAKHAI_IMPORT_UPLOAD_DIR", str(BASE_DIR / ".local" / "uploads"))
+)
+# A province's population extract is tens of megabytes; far beyond that is a mistake
+# (or an attack) rather than a registry file.
+IMPORT_MAX_UPLOAD_BYTES = env_int("TAKHAI_IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+# An import of a whole province takes minutes: by default it runs in a background
+# thread and the page follows its progress. Tests run it in the request, so they
+# see its outcome without waiting on a thread.
+IMPORT_INLINE = env_bool("TAKHAI_IMPORT_INLINE", TESTING)
+# Files given to the import commands on the server: a national population extract
+# runs to a few hundred megabytes, and rows are streamed, never all in memory.
+IMPORT_MAX_FILE_BYTES = env_int("TAKHAI_IMPORT_MAX_FILE_BYTES", 4 * 1024 * 1024 * 1024)
+# The target age window of find_unreached (EEF's 3-18) and its compulsory band.
+TARGET_MIN_AGE = env_int("TAKHAI_TARGET_MIN_AGE", 3)
+TARGET_MAX_AGE = env_int("TAKHAI_TARGET_MAX_AGE", 18)
+COMPULSORY_AGES = (6, 15)
+
 # Debian 12 ships GDAL 3.6, which cannot block file and network access from spatial
 # reference strings (GDAL 3.9+ can). Boundary files are read only from operators'
 # paths; the upload checks that reject hostile files do not rely on GDAL for it.

@@ -54,14 +54,28 @@ def national_boundaries(
     gazetteer.clear_cache()
 
 
+@pytest.fixture(scope="session")
+def _khon_kaen_loaded(
+    django_db_setup: None, django_db_blocker: pytest.FixtureRequest, boundary_files: list[Path]
+) -> Iterator[None]:
+    # Committed once per session like the national set: reading the national
+    # files for one province takes tens of seconds, too long to repeat per test.
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        if not Province.objects.filter(code="40").exists():
+            import_boundaries(boundary_files, only_province="40")
+    yield
+
+
 @pytest.fixture
-def khon_kaen_boundaries(boundary_files: list[Path]) -> None:
+def khon_kaen_boundaries(_khon_kaen_loaded: None, boundary_files: list[Path]) -> None:
     """Khon Kaen province only: quick enough for transactional and browser tests.
 
     Request it after `db`, `transactional_db` or `live_server`.
     """
+    # A transactional test (browser tests) flushes the tables it ran against.
     if not Province.objects.filter(code="40").exists():
         import_boundaries(boundary_files, only_province="40")
+    gazetteer.clear_cache()
 
 
 # --- Personas (field models) ------------------------------------------------------

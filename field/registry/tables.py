@@ -8,12 +8,14 @@ sender can fix it.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 import unicodedata
 import zipfile
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -25,6 +27,8 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # Sheet XML compresses well, but not a thousandfold: beyond this a zip is a bomb.
 DEFAULT_MAX_RATIO = 100
 HEADER_ROW = 1
+# Enough of a file to tell UTF-8 from TIS-620: Thai text starts on the header row.
+_SNIFF_BYTES = 1 << 20
 
 POPULATION_COLUMNS: Mapping[str, Sequence[str]] = {
     "national_id": ("national id", "เลขประจำตัวประชาชน"),
@@ -88,7 +92,7 @@ class RowProblem:
     reason: str
 
     def as_csv_row(self) -> list[str]:
-        return [_defuse(self.file), str(self.row), _defuse(self.field), _defuse(self.reason)]
+        return [defuse(self.file), str(self.row), defuse(self.field), defuse(self.reason)]
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,72 @@ class Table:
     ignored_columns: list[str] = field(default_factory=list)
 
 
+@dataclass
+class TableStream:
+    """A table read row by row, for registry files of a million rows.
+
+    ``rows`` yields (row number, cells) with the cells in the order of the
+    ``columns`` mapping, "" for an absent optional column; completely empty rows
+    are skipped. ``bytes_read`` tells how far into the file reading has come.
+    """
+
+    file: str
+    format: str
+    encoding: str | None
+    columns: list[str]
+    size: int
+    ignored_columns: list[str]
+    rows: Iterator[tuple[int, list[str]]]
+    _handle: io.BufferedReader | None = None
+
+    @property
+    def bytes_read(self) -> int:
+        if self._handle is None or self._handle.closed:
+            return self.size
+        return min(self._handle.tell(), self.size)
+
+
+@contextmanager
+def open_table(
+    path: Path,
+    *,
+    columns: Mapping[str, Sequence[str]],
+    optional: Collection[str] = (),
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_ratio: int = DEFAULT_MAX_RATIO,
+    name: str | None = None,
+) -> Iterator[TableStream]:
+    """Opens the CSV or XLSX file at ``path`` for streaming; raises ``TableError``.
+
+    The header is read and checked on opening; a problem further down (a bad
+    byte, a broken quote) raises ``TableError`` from the ``rows`` iterator.
+    ``name`` is the file name to report (an upload is saved under another).
+    """
+    name = name or path.name
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise TableError(name, row=0, field="", reason=f"file larger than {max_bytes} bytes")
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+        if magic == b"PK\x03\x04":
+            _check_zip(path, name, max_uncompressed=max_bytes * max_ratio, max_ratio=max_ratio)
+            records = _xlsx_rows(path, name)
+            yield _stream(name, "xlsx", None, size, None, records, columns, optional)
+            return
+        if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
+            raise TableError(name, row=0, field="", reason="not an XLSX file (save it as .xlsx)")
+        handle.seek(0)
+        encoding = _sniff_encoding(name, handle.read(_SNIFF_BYTES), complete=size <= _SNIFF_BYTES)
+        handle.seek(0)
+        text = io.TextIOWrapper(handle, encoding=encoding, newline="", errors="strict")
+        try:
+            yield _stream(
+                name, "csv", encoding, size, handle, _csv_rows(name, text), columns, optional
+            )
+        finally:
+            text.detach()
+
+
 def read_table(
     path: Path,
     *,
@@ -117,26 +187,34 @@ def read_table(
     optional: Collection[str] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_ratio: int = DEFAULT_MAX_RATIO,
+    name: str | None = None,
 ) -> Table:
-    """The rows of the CSV or XLSX file at ``path``; raises ``TableError``.
+    """All the rows of the CSV or XLSX file at ``path``; raises ``TableError``.
 
     ``columns`` maps each canonical name to its accepted headers (the canonical
     name itself is always accepted); those in ``optional`` may be missing.
     Completely empty rows are skipped, keeping the numbering of the others.
+    For small files (schools, villages, tests): registries go through ``open_table``.
     """
-    name = path.name
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise TableError(name, row=0, field="", reason=f"file larger than {max_bytes} bytes")
-    with path.open("rb") as handle:
-        magic = handle.read(4)
-    if magic == b"PK\x03\x04":
-        _check_zip(path, max_uncompressed=max_bytes * max_ratio, max_ratio=max_ratio)
-        return _build(name, "xlsx", None, _xlsx_rows(path), columns, optional)
-    if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
-        raise TableError(name, row=0, field="", reason="not an XLSX file (save it as .xlsx)")
-    encoding, text = _decode(name, path.read_bytes())
-    return _build(name, "csv", encoding, _csv_rows(name, text), columns, optional)
+    with open_table(
+        path,
+        columns=columns,
+        optional=optional,
+        max_bytes=max_bytes,
+        max_ratio=max_ratio,
+        name=name,
+    ) as stream:
+        rows = [
+            Row(number=number, values=dict(zip(stream.columns, cells, strict=True)))
+            for number, cells in stream.rows
+        ]
+        return Table(
+            file=stream.file,
+            format=stream.format,
+            encoding=stream.encoding,
+            rows=rows,
+            ignored_columns=stream.ignored_columns,
+        )
 
 
 def write_problems_csv(problems: Iterable[RowProblem], path: Path) -> None:
@@ -153,46 +231,55 @@ def normalise_header(header: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _defuse(value: str) -> str:
+def defuse(value: str) -> str:
+    """A cell that Excel would run as a formula, made plain text."""
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def _decode(name: str, data: bytes) -> tuple[str, str]:
+def _sniff_encoding(name: str, head: bytes, *, complete: bool) -> str:
     # Strict UTF-8 first: TIS-620 text is almost never valid UTF-8, while any
-    # UTF-8 file would decode (wrongly) as cp874.
+    # UTF-8 file would decode (wrongly) as cp874. The head of the file decides;
+    # a cut multi-byte character at its end is not an error.
     try:
-        text = data.decode("utf-8-sig")
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)
     except UnicodeDecodeError:
         pass
     else:
-        return ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"), text
+        return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
     try:
-        return "cp874", data.decode("cp874")
+        codecs.getincrementaldecoder("cp874")().decode(head, final=complete)
     except UnicodeDecodeError:
         raise TableError(
             name, row=0, field="", reason="encoding is neither UTF-8 nor TIS-620"
         ) from None
+    return "cp874"
 
 
-def _csv_rows(name: str, text: str) -> Iterator[list[CellValue]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _csv_rows(name: str, text: io.TextIOWrapper) -> Iterator[list[CellValue]]:
+    reader = csv.reader(text)
     # Counted in records, not physical lines: quoted cells may span lines.
     done = 0
     try:
         for record in reader:
-            yield list(record)
+            yield record  # type: ignore[misc]  # list[str] is a list[CellValue] here
             done += 1
     except csv.Error as error:
         raise TableError(name, row=done + 1, field="", reason=str(error)) from None
+    except UnicodeDecodeError:
+        raise TableError(
+            name,
+            row=done + 1,
+            field="",
+            reason=f"not valid {text.encoding} from here on (two encodings in one file?)",
+        ) from None
 
 
-def _check_zip(path: Path, *, max_uncompressed: int, max_ratio: int) -> None:
+def _check_zip(path: Path, name: str, *, max_uncompressed: int, max_ratio: int) -> None:
     """Refuse zip bombs before openpyxl inflates anything.
 
     Declared sizes are enough: zipfile stops inflating a member at its
     declared size, so a member that lies about it cannot grow past the check.
     """
-    name = path.name
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
@@ -210,11 +297,11 @@ def _check_zip(path: Path, *, max_uncompressed: int, max_ratio: int) -> None:
             )
 
 
-def _xlsx_rows(path: Path) -> Iterator[list[CellValue]]:
+def _xlsx_rows(path: Path, name: str) -> Iterator[list[CellValue]]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises KeyError, ValueError, BadZipFile...
-        raise TableError(path.name, row=0, field="", reason="not a readable XLSX file") from error
+        raise TableError(name, row=0, field="", reason="not a readable XLSX file") from error
     try:
         # The first sheet: registry exports put the data there.
         for values in workbook.worksheets[0].iter_rows(values_only=True):
@@ -223,14 +310,16 @@ def _xlsx_rows(path: Path) -> Iterator[list[CellValue]]:
         workbook.close()
 
 
-def _build(
+def _stream(
     name: str,
     format: str,
     encoding: str | None,
+    size: int,
+    handle: io.BufferedReader | None,
     records: Iterator[list[CellValue]],
     columns: Mapping[str, Sequence[str]],
     optional: Collection[str],
-) -> Table:
+) -> TableStream:
     header = next(records, None)
     if header is None:
         raise TableError(name, row=HEADER_ROW, field="", reason="empty file")
@@ -243,16 +332,40 @@ def _build(
             field=", ".join(missing),
             reason="missing required column(s): " + ", ".join(missing),
         )
-    rows = []
+    order = list(columns)
+    take = [positions.get(c) for c in order]
+    rows = _csv_cells(records, take) if format == "csv" else _any_cells(records, take)
+    return TableStream(name, format, encoding, order, size, ignored, rows, handle)
+
+
+def _csv_cells(
+    records: Iterator[list[CellValue]], take: list[int | None]
+) -> Iterator[tuple[int, list[str]]]:
+    # The hot loop of a million-row import: CSV cells are already text, and
+    # invisible characters are rare, so one search over the joined row decides
+    # whether the slow per-cell clean-up is needed.
+    width = max((i for i in take if i is not None), default=-1) + 1
     for number, record in enumerate(records, start=HEADER_ROW + 1):
-        cells = [_cell_text(cell) for cell in record]
-        if not any(cells):
+        texts: list[str] = record  # type: ignore[assignment]  # csv yields str cells
+        if len(texts) < width:
+            texts = texts + [""] * (width - len(texts))
+        cells = ["" if i is None else texts[i].strip() for i in take]
+        joined = "".join(cells)
+        if not joined:
             continue
-        values = {column: "" for column in columns}
-        for column, index in positions.items():
-            values[column] = cells[index] if index < len(cells) else ""
-        rows.append(Row(number=number, values=values))
-    return Table(file=name, format=format, encoding=encoding, rows=rows, ignored_columns=ignored)
+        if _INVISIBLE.search(joined):
+            cells = [_INVISIBLE.sub("", cell).strip() for cell in cells]
+        yield number, cells
+
+
+def _any_cells(
+    records: Iterator[list[CellValue]], take: list[int | None]
+) -> Iterator[tuple[int, list[str]]]:
+    for number, record in enumerate(records, start=HEADER_ROW + 1):
+        texts = [_cell_text(cell) for cell in record]
+        if not any(texts):
+            continue
+        yield number, ["" if i is None or i >= len(texts) else texts[i] for i in take]
 
 
 def _match_headers(

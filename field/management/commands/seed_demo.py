@@ -1,9 +1,10 @@
 """``python manage.py seed_demo``: the synthetic demo of สพป.ขอนแก่น เขต 1.
 
 Places villages, clusters, schools, teams, volunteers and one login per role on
-the real tambons of Khon Kaen (import them first), and writes the registry files
-(population, enrolment registers, truth.json) to ``settings.DEMO_DIR``. The same
-run twice gives the same rows and byte-identical files.
+the real tambons of Khon Kaen (import them first), writes the registry files
+(population, enrolment registers, truth.json) to ``settings.DEMO_DIR``, imports
+them and runs find_unreached for 2568. The same run twice gives the same rows
+and byte-identical files; field work recorded in between is kept.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from field.demo.generate import generate
 from field.demo.load import MissingBoundaries, load, read_tambons
 from field.demo.people import LOGINS
 from field.demo.writers import write_files
+from field.models import ImportKind, ImportRun, ImportStatus
+from field.services.imports import import_file
+from field.services.reconcile import reconcile
 
 
 class Command(BaseCommand):
@@ -32,6 +36,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--print-logins", action="store_true", help="only print the demo logins"
+        )
+        parser.add_argument(
+            "--no-registries",
+            action="store_true",
+            help="write the registry files without importing them or running find_unreached",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -47,6 +56,8 @@ class Command(BaseCommand):
         loaded = load(data)
         directory = Path(settings.DEMO_DIR)
         write_files(data, directory)
+        if not options["no_registries"]:
+            self._import_registries(directory)
         truth = data.truth
         lines = [
             ("villages", loaded.villages),
@@ -69,6 +80,27 @@ class Command(BaseCommand):
         self.stdout.write(f"files in {directory}")
         self._print_logins()
         self.stdout.write(f"done in {time.monotonic() - started:.1f} s")
+
+    def _import_registries(self, directory: Path) -> None:
+        """Imports the written files the way a coordinator would, then reconciles,
+        so that the demo opens with its cases and its funnel."""
+        population = import_file(kind=ImportKind.POPULATION, path=directory / "population.csv")
+        self._report(population)
+        for path in sorted(directory.glob("enrolment_*.csv")):
+            affiliation = path.stem.removeprefix("enrolment_")
+            self._report(import_file(kind=ImportKind.ENROLMENT, path=path, affiliation=affiliation))
+        counts = reconcile(academic_year=config.ACADEMIC_YEAR).counts
+        self.stdout.write(
+            f"find_unreached {config.ACADEMIC_YEAR}: {counts['in_window']} in the window, "
+            f"{counts['unreached']} unreached, {counts['open_cases']} open cases"
+        )
+
+    def _report(self, run: ImportRun) -> None:
+        if run.status != ImportStatus.DONE:
+            raise CommandError(f"{run.file_name} was not imported: {run.error}")
+        self.stdout.write(
+            f"imported {run.file_name}: {run.imported} new or changed, {run.unchanged} unchanged"
+        )
 
     def _print_logins(self) -> None:
         self.stdout.write(f"{'username':<14}{'role':<16}password")

@@ -1,0 +1,7 @@
+from field.management.commands._importing import ImportCommand
+from field.models import ImportKind
+
+
+class Command(ImportCommand):
+    help = "Imports a schools file (CSV or XLSX); prints a summary, or JSON with --json."
+    kind = ImportKind.SCHOOLS

@@ -1,0 +1,7 @@
+from field.management.commands._importing import ImportCommand
+from field.models import ImportKind
+
+
+class Command(ImportCommand):
+    help = "Imports a villages file (CSV or XLSX); prints a summary, or JSON with --json."
+    kind = ImportKind.VILLAGES

@@ -1,0 +1,322 @@
+"""Rows of the population registry (ทะเบียนราษฎร์), checked and made ready to save.
+
+No database here: ``PopulationReader.read`` turns the cells of one row into the
+values the importer copies into its staging table, and the problems of the row.
+A row is rejected only for a bad national ID or an impossible birth date; an
+address that cannot be placed keeps the child (with a warning), because a child
+is never dropped for an address problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Final, NamedTuple
+
+from field.registry.dates import DateProblem, parse_registry_date
+from field.registry.ids import (
+    IdentifierKind,
+    classify_identifier,
+    is_valid_national_id,
+)
+from field.registry.names import clean_name, read_sex, split_title
+from field.registry.tables import POPULATION_COLUMNS
+from geo.algorithms.thai_address import parse_fields
+from geo.algorithms.thai_names import THAI_DIGITS
+
+ERROR: Final = "error"
+WARNING: Final = "warning"
+
+# Thailand's extent with a margin: a point outside it is a typing slip, not a house.
+THAILAND_LON = (97.3, 105.7)
+THAILAND_LAT = (5.6, 20.5)
+
+_INDEX: Final = {name: i for i, name in enumerate(POPULATION_COLUMNS)}
+_ID, _TITLE, _FIRST, _LAST, _SEX, _BIRTH = (
+    _INDEX[c] for c in ("national_id", "title", "first_name", "last_name", "sex", "birth_date")
+)
+_HOUSE, _MOO, _SUB, _DIST, _PROV, _POST = (
+    _INDEX[c] for c in ("house_no", "moo", "subdistrict", "district", "province", "postcode")
+)
+_NATIONALITY, _LAT, _LON = (_INDEX[c] for c in ("nationality", "lat", "lon"))
+
+
+class Problem(NamedTuple):
+    row: int
+    field: str
+    severity: str
+    reason: str
+
+
+class StagedPerson(NamedTuple):
+    """One population row as the importer stages it (the column order of the table)."""
+
+    row: int
+    key: str
+    national_id: str
+    id_kind: str
+    title: str
+    first_name: str
+    last_name: str
+    name_key: str
+    sex: str
+    birth_date: str
+    nationality: str
+    household_key: str
+    house_no: str
+    moo: int | None
+    address: str
+    subdistrict: str | None
+    lon: float | None
+    lat: float | None
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedArea:
+    """What an address's tambon, district, province and postcode resolve to."""
+
+    code: str | None
+    warning: str | None
+
+
+AreaResolver = Callable[[str, str, str, str], PlacedArea]
+
+
+def make_area_resolver(known_codes: Collection[str]) -> AreaResolver:
+    """Resolves address columns to a tambon code through the gazetteer, cached:
+    a million rows name a few thousand tambons.
+
+    ``known_codes`` are the tambons with a boundary in the database; a code the
+    gazetteer knows but the boundaries lack cannot be stored, so it is unresolved.
+    """
+    # Imported here: the gazetteer reads geothai, which the pure readers above don't need.
+    from geo.gazetteer import resolve_address_area
+
+    codes = frozenset(known_codes)
+
+    @lru_cache(maxsize=65536)
+    def resolve(subdistrict: str, district: str, province: str, postcode: str) -> PlacedArea:
+        parsed = parse_fields(
+            subdistrict=subdistrict or None,
+            district=district or None,
+            province=province or None,
+            postcode=postcode or None,
+        )
+        if not parsed.subdistrict:
+            return PlacedArea(None, "no tambon given: household unresolved")
+        found = resolve_address_area(
+            parsed.subdistrict, parsed.district, parsed.province, postal_code=parsed.postcode
+        )
+        written = subdistrict
+        if found.status == "not_found":
+            return PlacedArea(None, f"unknown tambon {written!r}: household unresolved")
+        if found.entry is None:
+            names = ", ".join(f"{c.name_th} ({c.code})" for c in found.candidates[:5])
+            what = "abolished tambon" if found.status == "abolished" else "ambiguous tambon"
+            return PlacedArea(None, f"{what} {written!r} could be {names}: household unresolved")
+        code = found.entry.code
+        if code not in codes:
+            return PlacedArea(None, f"tambon {code} has no boundary loaded: household unresolved")
+        if found.status == "abolished":
+            return PlacedArea(
+                code,
+                f"tambon {written!r} was abolished; placed in its successor "
+                f"{found.entry.name_th} ({code})",
+            )
+        if "subdistrict" in found.fuzzy:
+            return PlacedArea(
+                code, f"tambon {written!r} read as {found.entry.name_th} ({code}), a near spelling"
+            )
+        if found.unmatched:
+            parts = ", ".join(found.unmatched)
+            return PlacedArea(
+                code, f"{parts} does not agree with tambon {found.entry.name_th} ({code})"
+            )
+        return PlacedArea(code, None)
+
+    return resolve
+
+
+def digest(*values: object) -> str:
+    # md5 is a change detector here, not a safeguard: nobody gains by a collision.
+    text = "\x1f".join("" if v is None else str(v) for v in values)
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def read_coordinates(lat_text: str, lon_text: str) -> tuple[float | None, float | None, str | None]:
+    """(lon, lat, warning): a point in Thailand, or none with the reason."""
+    if not lat_text and not lon_text:
+        return None, None, None
+    try:
+        lat = float(lat_text.translate(THAI_DIGITS))
+        lon = float(lon_text.translate(THAI_DIGITS))
+    except ValueError:
+        return None, None, f"coordinates {lat_text!r}, {lon_text!r} are not numbers: ignored"
+    if _in_thailand(lon, lat):
+        return lon, lat, None
+    if _in_thailand(lat, lon):
+        return (
+            lat,
+            lon,
+            f"latitude and longitude were swapped ({lat_text}, {lon_text}): read as swapped",
+        )
+    return None, None, f"coordinates {lat_text}, {lon_text} are outside Thailand: ignored"
+
+
+def _in_thailand(lon: float, lat: float) -> bool:
+    return THAILAND_LON[0] <= lon <= THAILAND_LON[1] and THAILAND_LAT[0] <= lat <= THAILAND_LAT[1]
+
+
+def read_house_no(raw: str) -> str:
+    text = raw.translate(THAI_DIGITS).strip()
+    for prefix in ("บ้านเลขที่", "เลขที่"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :].strip(" .")
+    return " ".join(text.split())
+
+
+def read_moo(raw: str) -> tuple[int | None, str | None]:
+    if not raw:
+        return None, None
+    if raw.isascii() and raw.isdigit():
+        number = int(raw)
+    else:
+        parsed = parse_fields(moo=raw).moo
+        if parsed is None:
+            return None, f"หมู่ {raw!r} is not a number: ignored"
+        number = parsed
+    if not 1 <= number <= 99:
+        return None, f"หมู่ {raw!r} is out of range 1-99: ignored"
+    return number, None
+
+
+class PopulationReader:
+    """Checks population rows one by one, with caches shared across the file."""
+
+    def __init__(self, *, resolve_area: AreaResolver, today: date) -> None:
+        self._resolve_area = resolve_area
+        self._today = today
+        self._dates: dict[str, date | str] = {}
+
+    def _date(self, raw: str) -> date | str:
+        # Children share birth dates: a million rows hold about 7,000 of them.
+        found = self._dates.get(raw)
+        if found is None:
+            try:
+                found = parse_registry_date(raw, today=self._today)
+            except DateProblem as problem:
+                found = problem.reason
+            self._dates[raw] = found
+        return found
+
+    def read(self, number: int, cells: list[str], problems: list[Problem]) -> StagedPerson | None:
+        """The staged row, or None when the row is rejected; problems are appended."""
+        raw_id = cells[_ID]
+        if len(raw_id) == 13 and raw_id.isascii() and raw_id.isdigit():
+            if not is_valid_national_id(raw_id):
+                problems.append(
+                    Problem(number, "national_id", ERROR, f"check digit does not match ({raw_id})")
+                )
+                return None
+            national_id = raw_id
+            kind = IdentifierKind.NON_THAI_ID if raw_id[0] in "067" else IdentifierKind.THAI_ID
+        else:
+            found = classify_identifier(raw_id)
+            if found.kind == IdentifierKind.INVALID:
+                reason = found.reason.label if found.reason is not None else "invalid"
+                problems.append(
+                    Problem(number, "national_id", ERROR, f"{reason} ({raw_id})".lower())
+                )
+                return None
+            national_id, kind = found.value, found.kind
+        born = self._date(cells[_BIRTH])
+        if isinstance(born, str):
+            problems.append(
+                Problem(number, "birth_date", ERROR, f"{born} ({cells[_BIRTH] or 'blank'})")
+            )
+            return None
+        title, first = split_title(cells[_FIRST])
+        title = cells[_TITLE] or title
+        last = cells[_LAST]
+        if not first:
+            problems.append(Problem(number, "first_name", ERROR, "first name is blank"))
+            return None
+        key_of_name = f"{clean_name(first)} {clean_name(last)}".strip()
+        sex = read_sex(cells[_SEX])
+        if sex is None:
+            problems.append(
+                Problem(number, "sex", WARNING, f"sex {cells[_SEX]!r} not understood: left blank")
+            )
+            sex = ""
+        house_no = read_house_no(cells[_HOUSE])
+        moo, moo_warning = read_moo(cells[_MOO])
+        if moo_warning:
+            problems.append(Problem(number, "moo", WARNING, moo_warning))
+        area = self._resolve_area(cells[_SUB], cells[_DIST], cells[_PROV], cells[_POST])
+        if area.warning:
+            problems.append(Problem(number, "subdistrict", WARNING, area.warning))
+        lon, lat, where = read_coordinates(cells[_LAT], cells[_LON])
+        if where:
+            problems.append(Problem(number, "lat", WARNING, where))
+        address = _address_text(cells, house_no)
+        if area.code is not None:
+            household = f"{area.code}|{moo or ''}|{house_no}" if house_no else ""
+        else:
+            household = "?|" + " ".join(address.split()).casefold()
+        birth = born.isoformat()
+        key = national_id or "n:" + digest(key_of_name, birth, household or address)[:24]
+        if not household:
+            # No house number: one household per child, not one per หมู่.
+            household = f"{area.code}|{moo or ''}|#{key}"
+        nationality = cells[_NATIONALITY]
+        return StagedPerson(
+            number,
+            key,
+            national_id,
+            kind.value,
+            title,
+            first,
+            last,
+            key_of_name,
+            sex,
+            birth,
+            nationality,
+            household,
+            house_no,
+            moo,
+            address,
+            area.code,
+            lon,
+            lat,
+            digest(
+                national_id,
+                title,
+                first,
+                last,
+                sex,
+                birth,
+                nationality,
+                household,
+                address,
+                lon,
+                lat,
+            ),
+        )
+
+
+def _address_text(cells: list[str], house_no: str) -> str:
+    parts = [house_no]
+    for index, mark in ((_MOO, "ม."), (_SUB, "ต."), (_DIST, "อ."), (_PROV, "จ.")):
+        value = cells[index]
+        if value:
+            parts.append(value if value.startswith(_LEVEL_WORDS) else mark + value)
+    parts.append(cells[_POST])
+    return " ".join(p for p in parts if p)
+
+
+# A value that already starts with its level word keeps it ("ต.ในเมือง", "หมู่ 4").
+_LEVEL_WORDS: Final = ("ต.", "ตำบล", "แขวง", "อ.", "อำเภอ", "เขต", "จ.", "จังหวัด", "ม.", "หมู่")
