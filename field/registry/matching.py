@@ -9,14 +9,16 @@ registers swap first and last names), adjusted by the evidence around it:
 - day and month swapped: -5;
 - the school in the child's district: +4, in the child's province: +2 (a
   family that moved keeps its old address, so other areas are not penalised);
-- a mistyped ID one or two digits away from the child's ID: +6;
+- a mistyped ID one or two digits away from the child's ID: +6, and it tells
+  near-twins apart;
 - two different valid IDs: -20 (namesakes born the same day are rare, but a
   valid ID is strong evidence of another child).
 
-A match is taken when the best score reaches ``ACCEPT`` and leads the next
-candidate by ``MARGIN``; a row whose best score is at least ``REVIEW`` but which
-is not taken goes to a coordinator with its candidates. Nothing ambiguous is
-decided silently. Thresholds were set on the demo and the benchmark registers
+A match is taken when the best score reaches ``ACCEPT``, leads the next
+candidate by ``MARGIN``, and that candidate does not reach ``ACCEPT`` itself
+(twins a letter apart are never told apart by the machine); a row whose best
+score is at least ``REVIEW`` but which is not taken goes to a coordinator with
+its candidates. Nothing ambiguous is decided silently. Thresholds were set on the demo and the benchmark registers
 (docs/benchmarks.md reports the precision and recall they give).
 """
 
@@ -112,9 +114,17 @@ def _adjust(row: Unmatched, candidate: Candidate) -> float:
     return bonus
 
 
+def _near_id(row: Unmatched, candidate: Candidate) -> bool:
+    return (
+        row.id_kind == "invalid"
+        and bool(candidate.national_id)
+        and _digits_apart(row.national_id, candidate.national_id) <= 2
+    )
+
+
 def _scored(
     row: Unmatched, pool: Sequence[Candidate], penalty: float
-) -> Iterator[tuple[int, float]]:
+) -> Iterator[tuple[int, float, bool]]:
     if not pool:
         return
     # A cut-off well below REVIEW: the adjustments can lift a candidate over it.
@@ -127,27 +137,34 @@ def _scored(
     )
     for _, score, index in found:
         candidate = pool[index]
-        yield candidate.child, min(100.0, score + penalty + _adjust(row, candidate))
+        score = min(100.0, score + penalty + _adjust(row, candidate))
+        yield candidate.child, score, _near_id(row, candidate)
 
 
 def decide(row: Unmatched, by_date: Mapping[date, Sequence[Candidate]]) -> Decision | None:
     """The match or review for one row, or None when no child comes close."""
     best: dict[int, float] = {}
+    near: set[int] = set()
     pools: list[tuple[Sequence[Candidate], float]] = [(by_date.get(row.birth_date, ()), 0.0)]
     other = swapped(row.birth_date)
     if other is not None:
         pools.append((by_date.get(other, ()), SWAPPED_DATE))
     for pool, penalty in pools:
-        for child, score in _scored(row, pool, penalty):
+        for child, score, near_id in _scored(row, pool, penalty):
             if score > best.get(child, -1.0):
                 best[child] = score
+            if near_id:
+                near.add(child)
     ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))
     if not ranked or ranked[0][1] < REVIEW:
         return None
     top_child, top = ranked[0]
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
     shown = tuple((c, round(s, 1)) for c, s in ranked[:CANDIDATES_SHOWN] if s >= REVIEW - 10)
-    if top >= ACCEPT and top - runner_up >= MARGIN:
+    # Two candidates that would each pass alone (twins a letter apart) are for a
+    # person, unless the row's mistyped ID is a digit or two from one of them only.
+    clear = runner_up < ACCEPT or (top_child in near and ranked[1][0] not in near)
+    if top >= ACCEPT and clear and top - runner_up >= MARGIN:
         return Decision(row.row, "match", top_child, round(top, 1), shown)
     return Decision(row.row, "review", None, round(top, 1), shown)
 

@@ -64,6 +64,9 @@ ENROLMENT_OPTIONAL: frozenset[str] = frozenset()
 
 # Invisible characters that Excel and copy-paste leave in headers.
 _INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad]")
+# Undecodable bytes, as the surrogateescape error handler leaves them.
+_UNDECODED = re.compile("[\udc80-\udcff]")
+_SUSPECT = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad\udc80-\udcff]")
 # Cells starting with these run as formulas when the report is opened in Excel.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -171,7 +174,9 @@ def open_table(
         handle.seek(0)
         encoding = _sniff_encoding(name, handle.read(_SNIFF_BYTES), complete=size <= _SNIFF_BYTES)
         handle.seek(0)
-        text = io.TextIOWrapper(handle, encoding=encoding, newline="", errors="strict")
+        # Bytes that do not decode become lone surrogates, caught on their row by
+        # the row loop, so the report names the exact row and column.
+        text = io.TextIOWrapper(handle, encoding=encoding, newline="", errors="surrogateescape")
         try:
             yield _stream(
                 name, "csv", encoding, size, handle, _csv_rows(name, text), columns, optional
@@ -265,13 +270,6 @@ def _csv_rows(name: str, text: io.TextIOWrapper) -> Iterator[list[CellValue]]:
             done += 1
     except csv.Error as error:
         raise TableError(name, row=done + 1, field="", reason=str(error)) from None
-    except UnicodeDecodeError:
-        raise TableError(
-            name,
-            row=done + 1,
-            field="",
-            reason=f"not valid {text.encoding} from here on (two encodings in one file?)",
-        ) from None
 
 
 def _check_zip(path: Path, name: str, *, max_uncompressed: int, max_ratio: int) -> None:
@@ -334,12 +332,20 @@ def _stream(
         )
     order = list(columns)
     take = [positions.get(c) for c in order]
-    rows = _csv_cells(records, take) if format == "csv" else _any_cells(records, take)
+    rows = (
+        _csv_cells(name, encoding or "", records, take, order)
+        if format == "csv"
+        else _any_cells(records, take)
+    )
     return TableStream(name, format, encoding, order, size, ignored, rows, handle)
 
 
 def _csv_cells(
-    records: Iterator[list[CellValue]], take: list[int | None]
+    name: str,
+    encoding: str,
+    records: Iterator[list[CellValue]],
+    take: list[int | None],
+    order: list[str],
 ) -> Iterator[tuple[int, list[str]]]:
     # The hot loop of a million-row import: CSV cells are already text, and
     # invisible characters are rare, so one search over the joined row decides
@@ -353,7 +359,16 @@ def _csv_cells(
         joined = "".join(cells)
         if not joined:
             continue
-        if _INVISIBLE.search(joined):
+        if _SUSPECT.search(joined):
+            for column, cell in zip(order, cells, strict=True):
+                if _UNDECODED.search(cell):
+                    raise TableError(
+                        name,
+                        row=number,
+                        field=column,
+                        reason=f"bytes that are not {encoding.removesuffix('-sig')} "
+                        "(two encodings in one file?)",
+                    )
             cells = [_INVISIBLE.sub("", cell).strip() for cell in cells]
         yield number, cells
 

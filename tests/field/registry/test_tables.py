@@ -11,6 +11,8 @@ import pytest
 from openpyxl import Workbook  # type: ignore[import-untyped]
 
 from field.registry.tables import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_RATIO,
     ENROLMENT_COLUMNS,
     ENROLMENT_OPTIONAL,
     POPULATION_COLUMNS,
@@ -18,6 +20,7 @@ from field.registry.tables import (
     RowProblem,
     TableError,
     normalise_header,
+    open_table,
     read_table,
     write_problems_csv,
 )
@@ -36,8 +39,16 @@ def _csv_text(rows: list[list[str]]) -> str:
     return "\r\n".join(",".join(row) for row in rows) + "\r\n"
 
 
-def _read_population(path: Path, **kwargs: int) -> list[dict[str, str]]:
-    table = read_table(path, columns=POPULATION_COLUMNS, optional=POPULATION_OPTIONAL, **kwargs)
+def _read_population(
+    path: Path, max_bytes: int = DEFAULT_MAX_BYTES, max_ratio: int = DEFAULT_MAX_RATIO
+) -> list[dict[str, str]]:
+    table = read_table(
+        path,
+        columns=POPULATION_COLUMNS,
+        optional=POPULATION_OPTIONAL,
+        max_bytes=max_bytes,
+        max_ratio=max_ratio,
+    )
     return [row.values for row in table.rows]
 
 
@@ -243,3 +254,24 @@ def test_demo_population_header_maps(tmp_path: Path) -> None:
     assert table.ignored_columns == []
     assert len(table.rows) == 5
     assert all(row.values["national_id"] for row in table.rows)
+
+
+def test_streaming_reports_progress_and_a_late_encoding_change(tmp_path: Path) -> None:
+    header = "national_id,first_name,last_name,birth_date,house_no,moo,"
+    header += "subdistrict,district,province,sex\n"
+    good = "".join(f"1,ก{i},ข,01/01/2560,1,1,ในเมือง,เมือง,ขอนแก่น,ช\n" for i in range(60_000))
+    path = tmp_path / "mixed.csv"
+    # Valid UTF-8 for more than the sniffed first megabyte, then a TIS-620 row.
+    path.write_bytes(
+        (header + good).encode() + "9,สมชาย,ใจดี,01/01/2560,1,1,ก,ข,ช\n".encode("cp874")
+    )
+    with open_table(path, columns=POPULATION_COLUMNS, optional=POPULATION_OPTIONAL) as table:
+        seen = []
+        with pytest.raises(TableError) as refused:
+            for number, _ in table.rows:
+                if number % 20_000 == 0:
+                    seen.append(table.bytes_read)
+        assert seen == sorted(seen) and 0 < seen[0] < table.size
+    assert refused.value.row == 60_002
+    assert refused.value.field == "first_name"
+    assert "not utf-8" in refused.value.reason
