@@ -18,8 +18,9 @@ A match is taken when the best score reaches ``ACCEPT``, leads the next
 candidate by ``MARGIN``, and that candidate does not reach ``ACCEPT`` itself
 (twins a letter apart are never told apart by the machine); a row whose best
 score is at least ``REVIEW`` but which is not taken goes to a coordinator with
-its candidates. Nothing ambiguous is decided silently. Thresholds were set on the demo and the benchmark registers
-(docs/benchmarks.md reports the precision and recall they give).
+its candidates. Nothing ambiguous is decided silently. Thresholds were set on
+the demo and the benchmark registers (docs/benchmarks.md reports the precision
+and recall they give).
 """
 
 from __future__ import annotations
