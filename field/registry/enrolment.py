@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from typing import Final, NamedTuple
 
 from field.registry.dates import DateProblem, parse_registry_date
@@ -83,9 +84,9 @@ class StagedEnrolment(NamedTuple):
     grade: str
     academic_year: int
     status: str
-    digest: str
 
 
+@lru_cache(maxsize=4096)
 def read_grade(raw: str) -> str:
     """The grade in its short Thai form, or as written when it is not recognised."""
     text = " ".join(raw.translate(THAI_DIGITS).split())
@@ -103,6 +104,7 @@ def read_grade(raw: str) -> str:
     return text
 
 
+@lru_cache(maxsize=1024)
 def read_academic_year(raw: str) -> int | None:
     text = raw.translate(THAI_DIGITS).strip()
     if text.endswith(".0"):
@@ -223,5 +225,4 @@ class EnrolmentReader:
             grade[:20],
             year,
             status,
-            digest(found.value, first, last, birth, school_code, cells[_SCHOOL], grade, status),
         )

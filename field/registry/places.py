@@ -164,7 +164,8 @@ class SchoolReader:
             district = district or parsed.district or ""
             province = province or parsed.province or ""
             postcode = postcode or parsed.postcode or ""
-        if subdistrict:
+        # A point decides the tambon (see _apply_schools): the address is read only without one.
+        if subdistrict and x is None:
             area = self._resolve_area(subdistrict, district, province, postcode)
             tambon = area.code
             if area.warning:

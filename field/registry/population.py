@@ -72,7 +72,6 @@ class StagedPerson(NamedTuple):
     subdistrict: str | None
     lon: float | None
     lat: float | None
-    digest: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,19 +291,6 @@ class PopulationReader:
             area.code,
             lon,
             lat,
-            digest(
-                national_id,
-                title,
-                first,
-                last,
-                sex,
-                birth,
-                nationality,
-                household,
-                address,
-                lon,
-                lat,
-            ),
         )
 
 

@@ -251,19 +251,19 @@ def _stage(
     return total, problems
 
 
-def _duplicates(stage: str, key: str) -> list[tuple[str, list[int], list[str]]]:
+def _duplicates(stage: str, key: str, digest: str) -> list[tuple[str, list[int], list[str]]]:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {key}, array_agg(row ORDER BY row), array_agg(digest ORDER BY row) "  # noqa: S608
-            f"FROM {stage} GROUP BY {key} HAVING count(*) > 1"
+            f"SELECT {key}, array_agg(row ORDER BY row), array_agg({digest} ORDER BY row) "  # noqa: S608
+            f"FROM {stage} s GROUP BY {key} HAVING count(*) > 1"
         )
         return list(cursor.fetchall())
 
 
-def _drop_duplicates(stage: str, key: str, what: str, problems: list[Problem]) -> int:
+def _drop_duplicates(stage: str, key: str, digest: str, what: str, problems: list[Problem]) -> int:
     """Keeps the first row of each key, reports and removes the others."""
     later: list[int] = []
-    for _, rows, digests in _duplicates(stage, key):
+    for _, rows, digests in _duplicates(stage, key, digest):
         first = rows[0]
         for row, row_digest in zip(rows[1:], digests[1:], strict=True):
             later.append(row)
@@ -301,8 +301,17 @@ POPULATION_STAGE = StageTable(
         ("subdistrict", "text"),
         ("lon", "float8"),
         ("lat", "float8"),
-        ("digest", "text"),
     ),
+)
+# Digests of the saved fields are computed by PostgreSQL, in C, as rows are saved:
+# in Python they cost a quarter of the reading time of a million rows.
+_POPULATION_DIGEST = (
+    "md5(concat_ws(chr(31), s.national_id, s.title, s.first_name, s.last_name, s.sex, "
+    "s.birth_date, s.nationality, s.household_key, s.address, s.lon, s.lat))"
+)
+_ENROLMENT_DIGEST = (
+    "md5(concat_ws(chr(31), s.national_id, s.first_name, s.last_name, s.birth_date, "
+    "s.school_code, s.school_name, s.grade, s.status))"
 )
 
 
@@ -329,7 +338,7 @@ def _import_population(run: ImportRun, path: Path) -> tuple[dict[str, int], list
 
 
 def _apply_population(run: ImportRun, stage: str, problems: list[Problem]) -> dict[str, int]:
-    duplicates = _drop_duplicates(stage, "key", "national ID", problems)
+    duplicates = _drop_duplicates(stage, "key", _POPULATION_DIGEST, "national ID", problems)
     located = subdistrict_at_sql("ST_SetSRID(ST_MakePoint(lon, lat), 4326)")
     with connection.cursor() as cursor:
         # Reverse geocoding: an address that named no known tambon, but came with
@@ -346,7 +355,7 @@ def _apply_population(run: ImportRun, stage: str, problems: list[Problem]) -> di
                 INSERT INTO field_child (key, national_id, id_kind, title, first_name, last_name,
                     name_key, sex, birth_date, nationality, household_id, digest, run_id)
                 SELECT s.key, s.national_id, s.id_kind, s.title, s.first_name, s.last_name,
-                    s.name_key, s.sex, s.birth_date, s.nationality, h.id, s.digest, %s
+                    s.name_key, s.sex, s.birth_date, s.nationality, h.id, {_POPULATION_DIGEST}, %s
                 FROM {stage} s JOIN field_household h ON h.key = s.household_key
                 ON CONFLICT (key) DO UPDATE SET
                     national_id = EXCLUDED.national_id, id_kind = EXCLUDED.id_kind,
@@ -454,7 +463,6 @@ ENROLMENT_STAGE = StageTable(
         ("grade", "text"),
         ("academic_year", "smallint"),
         ("status", "text"),
-        ("digest", "text"),
     ),
 )
 
@@ -480,7 +488,11 @@ def _apply_enrolment(run: ImportRun, stage: str, problems: list[Problem]) -> dic
         # A child on two rows of one register is normal (moved school mid-year);
         # the same child twice at one school is a duplicate.
         duplicates = _drop_duplicates(
-            stage, "academic_year || '|' || key || '|' || school_code", "pupil and school", problems
+            stage,
+            "academic_year || '|' || key || '|' || school_code",
+            _ENROLMENT_DIGEST,
+            "pupil and school",
+            problems,
         )
         cursor.execute(
             f"""
@@ -510,7 +522,7 @@ def _apply_enrolment(run: ImportRun, stage: str, problems: list[Problem]) -> dic
                 SELECT %(affiliation)s, s.academic_year, s.key || '|' || s.school_code,
                     s.national_id, s.id_kind, s.first_name, s.last_name, s.name_key,
                     s.birth_date, s.school_code, sc.id, s.school_name, s.grade, s.status,
-                    s.digest, %(run)s, c.id,
+                    {_ENROLMENT_DIGEST}, %(run)s, c.id,
                     CASE WHEN c.id IS NULL THEN '' ELSE 'id' END,
                     CASE WHEN c.id IS NULL THEN NULL ELSE 100 END
                 FROM {stage} s
