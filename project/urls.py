@@ -9,4 +9,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("geo.urls")),
+    path("", include("field.urls")),
 ]

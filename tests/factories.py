@@ -169,3 +169,156 @@ class VolunteerFactory(DjangoModelFactory[Volunteer]):
     village = None
     kind = "parent"
     active_from = dt.date(2025, 6, 1)
+
+
+# --- registries, households, children and cases ------------------------------------
+# Appended for the import and funnel pages. A household sits at the centre of its
+# tambon's square, placed from the registry's coordinates, unless told otherwise.
+
+from django.utils import timezone  # noqa: E402
+
+from field.models import (  # noqa: E402
+    Case,
+    CaseKind,
+    Child,
+    ChildStatus,
+    ChildYear,
+    Household,
+    ImportKind,
+    ImportProblem,
+    ImportRun,
+    ImportStatus,
+    Precision,
+    ProblemSeverity,
+    Reconciliation,
+)
+from field.registry.ids import IdentifierKind  # noqa: E402
+
+TEST_ACADEMIC_YEAR = 2568
+
+
+class ImportRunFactory(DjangoModelFactory[ImportRun]):
+    class Meta:
+        model = ImportRun
+
+    kind = ImportKind.POPULATION
+    file_name = Sequence(lambda n: f"population-{n}.csv")
+    sha256 = "0" * 64
+    size = 1000
+    by = None
+    started_at = LazyFunction(timezone.now)
+    finished_at = LazyFunction(timezone.now)
+    status = ImportStatus.DONE
+
+
+class ImportProblemFactory(DjangoModelFactory[ImportProblem]):
+    class Meta:
+        model = ImportProblem
+
+    run = SubFactory(ImportRunFactory)
+    row = Sequence(lambda n: n + 2)
+    field = "national_id"
+    severity = ProblemSeverity.ERROR
+    reason = "check digit does not match"
+
+
+class HouseholdFactory(DjangoModelFactory[Household]):
+    class Meta:
+        model = Household
+
+    key = Sequence(lambda n: f"test-household-{n}")
+    house_no = Sequence(lambda n: f"{n + 1}/1")
+    moo = 1
+    address = LazyAttribute(lambda o: f"{o.house_no} หมู่ {o.moo}")
+    subdistrict = SubFactory(SubdistrictFactory)
+    village = None
+    precision = Precision.GIVEN
+    point = LazyAttribute(
+        lambda o: None if o.precision == Precision.UNRESOLVED or o.subdistrict is None
+        else o.subdistrict.geom.centroid
+    )
+
+
+class ChildFactory(DjangoModelFactory[Child]):
+    class Meta:
+        model = Child
+
+    key = Sequence(lambda n: f"test-child-{n}")
+    national_id = ""
+    id_kind = IdentifierKind.BLANK
+    first_name = Sequence(lambda n: f"เด็กชายทดสอบ{n}")
+    last_name = "ทดสอบ"
+    name_key = LazyAttribute(lambda o: f"{o.first_name} {o.last_name}")
+    birth_date = dt.date(2015, 1, 1)
+    household = SubFactory(HouseholdFactory)
+    digest = "0" * 32
+    run = SubFactory(ImportRunFactory)
+
+
+class ChildYearFactory(DjangoModelFactory[ChildYear]):
+    class Meta:
+        model = ChildYear
+
+    academic_year = TEST_ACADEMIC_YEAR
+    child = SubFactory(ChildFactory)
+    status = ChildStatus.NEVER_ENROLLED
+    age = 10
+    compulsory = LazyAttribute(lambda o: 6 <= o.age <= 15)
+
+
+class CaseFactory(DjangoModelFactory[Case]):
+    class Meta:
+        model = Case
+
+    child = SubFactory(ChildFactory)
+    kind = CaseKind.NEVER_ENROLLED
+    academic_year = TEST_ACADEMIC_YEAR
+    opened_at = LazyFunction(timezone.now)
+
+
+class ReconciliationFactory(DjangoModelFactory[Reconciliation]):
+    class Meta:
+        model = Reconciliation
+
+    academic_year = TEST_ACADEMIC_YEAR
+    reference_date = dt.date(2025, 5, 16)
+    min_age = 3
+    max_age = 18
+    at = LazyFunction(timezone.now)
+    counts = LazyFunction(dict)
+
+
+POPULATION_CSV_HEADER = (
+    "เลขประจำตัวประชาชน",
+    "ชื่อ",
+    "นามสกุล",
+    "เพศ",
+    "วันเกิด",
+    "บ้านเลขที่",
+    "หมู่",
+    "ตำบล",
+    "อำเภอ",
+    "จังหวัด",
+    "ละติจูด",
+    "ลองจิจูด",
+)
+
+
+def thai_national_id(first12: str) -> str:
+    """``first12`` with its check digit: a national ID that passes the checksum."""
+    from field.registry.ids import national_id_check_digit
+
+    return first12 + str(national_id_check_digit(first12))
+
+
+def population_csv(rows: list[tuple[str, ...]]) -> bytes:
+    """A population extract as district offices send it: UTF-8 with a BOM, Thai
+    headers (``POPULATION_CSV_HEADER``), Buddhist-era dates written by the caller."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(POPULATION_CSV_HEADER)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")

@@ -14,9 +14,9 @@ registers swap first and last names), adjusted by the evidence around it:
 - two different valid IDs: -20 (namesakes born the same day are rare, but a
   valid ID is strong evidence of another child).
 
-A match is taken when the best score reaches ``ACCEPT``, leads the next
-candidate by ``MARGIN``, and that candidate does not reach ``ACCEPT`` itself
-(twins a letter apart are never told apart by the machine); a row whose best
+A match is taken when the best score reaches ``ACCEPT`` and leads the next
+candidate by ``MARGIN`` (twins a letter apart are never told apart by the
+machine; scores are compared before capping at 100); a row whose best
 score is at least ``REVIEW`` but which is not taken goes to a coordinator with
 its candidates. Nothing ambiguous is decided silently. Thresholds were set on
 the demo and the benchmark registers (docs/benchmarks.md reports the precision
@@ -33,7 +33,7 @@ from typing import Final, Literal, NamedTuple
 from rapidfuzz import fuzz, process
 
 ACCEPT: Final = 88.0
-MARGIN: Final = 6.0
+MARGIN: Final = 8.0
 REVIEW: Final = 75.0
 CANDIDATES_SHOWN: Final = 3
 SWAPPED_DATE: Final = -5.0
@@ -138,8 +138,9 @@ def _scored(
     )
     for _, score, index in found:
         candidate = pool[index]
-        score = min(100.0, score + penalty + _adjust(row, candidate))
-        yield candidate.child, score, _near_id(row, candidate)
+        # Not capped at 100 here: an exact name in the school's district must
+        # still lead a namesake by its bonus.
+        yield candidate.child, score + penalty + _adjust(row, candidate), _near_id(row, candidate)
 
 
 def decide(row: Unmatched, by_date: Mapping[date, Sequence[Candidate]]) -> Decision | None:
@@ -161,13 +162,17 @@ def decide(row: Unmatched, by_date: Mapping[date, Sequence[Candidate]]) -> Decis
         return None
     top_child, top = ranked[0]
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-    shown = tuple((c, round(s, 1)) for c, s in ranked[:CANDIDATES_SHOWN] if s >= REVIEW - 10)
-    # Two candidates that would each pass alone (twins a letter apart) are for a
-    # person, unless the row's mistyped ID is a digit or two from one of them only.
-    clear = runner_up < ACCEPT or (top_child in near and ranked[1][0] not in near)
-    if top >= ACCEPT and clear and top - runner_up >= MARGIN:
-        return Decision(row.row, "match", top_child, round(top, 1), shown)
-    return Decision(row.row, "review", None, round(top, 1), shown)
+    shown = tuple(
+        (c, round(min(s, 100.0), 1)) for c, s in ranked[:CANDIDATES_SHOWN] if s >= REVIEW - 10
+    )
+    # Twins a letter apart are within the margin of each other: for a person,
+    # unless the row's mistyped ID is a digit or two from one of them only.
+    clear = top - runner_up >= MARGIN or (
+        top_child in near and len(ranked) > 1 and ranked[1][0] not in near
+    )
+    if top >= ACCEPT and clear:
+        return Decision(row.row, "match", top_child, round(min(top, 100.0), 1), shown)
+    return Decision(row.row, "review", None, round(min(top, 100.0), 1), shown)
 
 
 def match_all(

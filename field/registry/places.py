@@ -169,7 +169,8 @@ class SchoolReader:
             area = self._resolve_area(subdistrict, district, province, postcode)
             tambon = area.code
             if area.warning:
-                problems.append(Problem(number, "subdistrict", WARNING, area.warning))
+                what = area.warning if area.code else f"{area.warning}: school unplaced"
+                problems.append(Problem(number, "subdistrict", WARNING, what))
         return StagedSchool(
             number,
             code,

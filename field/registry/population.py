@@ -76,7 +76,11 @@ class StagedPerson(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class PlacedArea:
-    """What an address's tambon, district, province and postcode resolve to."""
+    """What an address's tambon, district, province and postcode resolve to.
+
+    Without a code, ``warning`` says why; the reader adds what follows from it
+    (a household unresolved, or placed by its coordinates).
+    """
 
     code: str | None
     warning: str | None
@@ -106,20 +110,20 @@ def make_area_resolver(known_codes: Collection[str]) -> AreaResolver:
             postcode=postcode or None,
         )
         if not parsed.subdistrict:
-            return PlacedArea(None, "no tambon given: household unresolved")
+            return PlacedArea(None, "no tambon given")
         found = resolve_address_area(
             parsed.subdistrict, parsed.district, parsed.province, postal_code=parsed.postcode
         )
         written = subdistrict
         if found.status == "not_found":
-            return PlacedArea(None, f"unknown tambon {written!r}: household unresolved")
+            return PlacedArea(None, f"unknown tambon {written!r}")
         if found.entry is None:
             names = ", ".join(f"{c.name_th} ({c.code})" for c in found.candidates[:5])
             what = "abolished tambon" if found.status == "abolished" else "ambiguous tambon"
-            return PlacedArea(None, f"{what} {written!r} could be {names}: household unresolved")
+            return PlacedArea(None, f"{what} {written!r} could be {names}")
         code = found.entry.code
         if code not in codes:
-            return PlacedArea(None, f"tambon {code} has no boundary loaded: household unresolved")
+            return PlacedArea(None, f"tambon {code} has no boundary loaded")
         if found.status == "abolished":
             return PlacedArea(
                 code,
@@ -200,6 +204,8 @@ class PopulationReader:
         self._resolve_area = resolve_area
         self._today = today
         self._dates: dict[str, date | str] = {}
+        # Rows whose address named no tambon but which came with a point: row -> why.
+        self.placed_by_point: dict[int, str] = {}
 
     def _date(self, raw: str) -> date | str:
         # Children share birth dates: a million rows hold about 7,000 of them.
@@ -256,11 +262,19 @@ class PopulationReader:
         if moo_warning:
             problems.append(Problem(number, "moo", WARNING, moo_warning))
         area = self._resolve_area(cells[_SUB], cells[_DIST], cells[_PROV], cells[_POST])
-        if area.warning:
-            problems.append(Problem(number, "subdistrict", WARNING, area.warning))
         lon, lat, where = read_coordinates(cells[_LAT], cells[_LON])
         if where:
             problems.append(Problem(number, "lat", WARNING, where))
+        if area.code is None and lon is not None and area.warning:
+            # Only the database can tell whether the point lies in a tambon:
+            # the importer finishes this warning once it has looked.
+            self.placed_by_point[number] = area.warning
+        elif area.code is None:
+            problems.append(
+                Problem(number, "subdistrict", WARNING, f"{area.warning}: household unresolved")
+            )
+        elif area.warning:
+            problems.append(Problem(number, "subdistrict", WARNING, area.warning))
         address = _address_text(cells, house_no)
         if area.code is not None:
             household = f"{area.code}|{moo or ''}|{house_no}" if house_no else ""

@@ -328,7 +328,7 @@ def _import_population(run: ImportRun, path: Path) -> tuple[dict[str, int], list
         )
         ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.APPLYING)
         with transaction.atomic():
-            counts = _apply_population(run, stage.name, problems)
+            counts = _apply_population(run, stage.name, problems, reader.placed_by_point)
             counts["rejected"] = sum(p.severity == ERROR for p in problems)
             _finish(run, counts, problems)
     finally:
@@ -337,7 +337,9 @@ def _import_population(run: ImportRun, path: Path) -> tuple[dict[str, int], list
     return counts, problems
 
 
-def _apply_population(run: ImportRun, stage: str, problems: list[Problem]) -> dict[str, int]:
+def _apply_population(
+    run: ImportRun, stage: str, problems: list[Problem], placed_by_point: dict[int, str]
+) -> dict[str, int]:
     duplicates = _drop_duplicates(stage, "key", _POPULATION_DIGEST, "national ID", problems)
     located = subdistrict_at_sql("ST_SetSRID(ST_MakePoint(lon, lat), 4326)")
     with connection.cursor() as cursor:
@@ -348,6 +350,19 @@ def _apply_population(run: ImportRun, stage: str, problems: list[Problem]) -> di
             f"UPDATE {stage} SET subdistrict = {located} "  # noqa: S608
             "WHERE subdistrict IS NULL AND lon IS NOT NULL"
         )
+        cursor.execute(
+            f"SELECT row, subdistrict FROM {stage} WHERE row = ANY(%s)",  # noqa: S608
+            [list(placed_by_point)],
+        )
+        for row, code in cursor.fetchall():
+            outcome = (
+                f"placed in tambon {code} by its coordinates"
+                if code
+                else "its coordinates are in no tambon: household unresolved"
+            )
+            problems.append(
+                Problem(row, "subdistrict", WARNING, f"{placed_by_point[row]}; {outcome}")
+            )
         _upsert_households(cursor, stage)
         cursor.execute(
             f"""

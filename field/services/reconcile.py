@@ -211,7 +211,7 @@ def _classify(cursor: Any, year: int, day: dt.date, low: int, high: int) -> dict
         in_review AS (
             SELECT DISTINCT (jsonb_array_elements(r.candidates) ->> 'child')::bigint AS child_id
             FROM field_matchreview r JOIN field_enrolment e ON e.id = r.enrolment_id
-            WHERE r.status = 'open' AND e.academic_year = %(year)s
+            WHERE r.status = 'open' AND e.academic_year <= %(year)s
         )
         INSERT INTO field_childyear (academic_year, child_id, status, age, compulsory)
         SELECT %(year)s, win.id,

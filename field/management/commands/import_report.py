@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,4 +26,6 @@ class Command(BaseCommand):
         if options["output"]:
             write_run_report(run, options["output"])
         else:
-            write_run_report_to(run, sys.stdout)
+            # The CSV writer ends its own lines.
+            self.stdout.ending = ""
+            write_run_report_to(run, self.stdout)  # type: ignore[arg-type]

@@ -49,9 +49,18 @@ def test_day_and_month_swapped_is_matched_with_a_lower_score() -> None:
 
 def test_twins_with_near_names_go_to_review_not_to_a_guess() -> None:
     pool = {BORN: [child(7, name_key("สมชาย", "ใจดี")), child(8, name_key("สมชัย", "ใจดี"))]}
-    found = decide(row(name_key("สมชาย", "ใจดี")), pool)
+    # A letter away from each twin: nothing tells them apart.
+    found = decide(row(name_key("สมชย", "ใจดี")), pool)
     assert found is not None and found.outcome == "review" and found.child is None
     assert {c for c, _ in found.candidates} == {7, 8}
+
+
+def test_an_exact_name_beats_a_namesake_by_the_margin() -> None:
+    pool = {
+        BORN: [child(7, name_key("สายสุนีย์", "ทองมา")), child(8, name_key("สายสุนีย์", "ทองคำ"))]
+    }
+    found = decide(row(name_key("สายสุนีย์", "ทองมา")), pool)
+    assert found is not None and (found.outcome, found.child) == ("match", 7)
 
 
 def test_a_stranger_is_left_unmatched() -> None:

@@ -1,0 +1,457 @@
+"""Reads that scope personal data to the user's area, and the funnel's counts.
+
+``user_area`` is the one place that decides who sees what; every page that shows
+children, households or import reports fetches through the functions below it,
+which raise ``PermissionDenied`` (wrong role) or ``Http404`` (not there, or not
+theirs to know about).
+
+- Administrators (the role, or a superuser) see every province.
+- Coordinators see their province, narrowed to their districts when any are listed.
+- Officials see the same area as a coordinator but only as counts: never a name,
+  an ID or an address (``AreaScope.names`` is false).
+- Search team members and volunteers are refused here; their pages scope by team
+  and zone instead.
+
+A household whose tambon is unknown lies in no area. Administrators see it, and
+so does the coordinator who uploaded the file its children came from: they hold
+that file already, and would otherwise never see those children again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.gis.db.models.functions import Envelope
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, F, FloatField, Func, OuterRef, Q, QuerySet
+from django.db.models.functions import Substr
+from django.http import Http404
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from field.models import (
+    Case,
+    CaseKind,
+    CaseStatus,
+    Child,
+    ChildStatus,
+    ChildYear,
+    Household,
+    ImportRun,
+    Precision,
+    Profile,
+    Reconciliation,
+    Role,
+)
+from geo.models import District, Province, Subdistrict, Village
+
+User = AbstractBaseUser | AnonymousUser
+
+# Thailand's extent (west, south, east, north): the national funnel opens on it.
+THAILAND_BBOX = (97.34, 5.61, 105.64, 20.47)
+# More points than this would make the map page slow on a tablet and say nothing
+# a cluster count does not; the response says when it was cut.
+MAP_FEATURE_LIMIT = 20_000
+# Six decimals of a degree are 11 cm: far finer than any household position here.
+MAP_DIGITS = 5
+
+UNREACHED = (ChildStatus.DROPPED_OUT, ChildStatus.NEVER_ENROLLED)
+_SCOPE_CACHE = "_takhai_area_scope"
+
+
+# --- who sees what -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AreaScope:
+    """The area a user may look at. ``province`` None means the whole country."""
+
+    user_id: int
+    role: Role
+    province: str | None
+    districts: tuple[str, ...] = ()
+    names: bool = True
+    """Whether the user may see personal data (names, IDs, addresses)."""
+
+    @property
+    def root(self) -> str:
+        """The DOPA code of the widest area the user may open ("" for the country)."""
+        return self.province or ""
+
+    @property
+    def may_manage(self) -> bool:
+        """Whether the user may import registry files and reconcile them."""
+        return self.role in (Role.ADMINISTRATOR, Role.COORDINATOR)
+
+    def may_open(self, code: str) -> bool:
+        """Whether the area ``code`` may be opened: inside the scope, or the user's
+        own province when they are narrowed to some of its districts (which then
+        shows those districts only)."""
+        if self.province is None:
+            return True
+        if not code.startswith(self.province):
+            return False
+        return not self.districts or len(code) == 2 or code[:4] in self.districts
+
+    def households(self, to_household: str = "", to_child: str | None = None) -> Q:
+        """A filter on rows that reach a household through ``to_household``
+        ("child__household__" from a ChildYear); ``to_child`` is the path to one
+        of its children, for the unplaced rule (default: through ``children``)."""
+        if self.province is None:
+            return Q()
+        prefix = f"{to_household}subdistrict__code__startswith"
+        codes = self.districts or (self.province,)
+        placed = reduce(operator.or_, (Q(**{prefix: code}) for code in codes))
+        unplaced = Q(**{f"{to_household}subdistrict__isnull": True})
+        if to_child is None:
+            own = Exists(Child.objects.filter(household=OuterRef("pk"), run__by_id=self.user_id))
+            return placed | (unplaced & Q(own))
+        return placed | (unplaced & Q(**{f"{to_child}run__by_id": self.user_id}))
+
+
+def user_area(user: User) -> AreaScope:
+    """The scope of ``user``; PermissionDenied for roles without one.
+
+    One query, then kept on the user object for the rest of the request.
+    """
+    if not user.is_authenticated:
+        raise PermissionDenied
+    cached = getattr(user, _SCOPE_CACHE, None)
+    if isinstance(cached, AreaScope):
+        return cached
+    scope = _load_area(user)
+    setattr(user, _SCOPE_CACHE, scope)
+    return scope
+
+
+def _load_area(user: AbstractBaseUser) -> AreaScope:
+    profile = (
+        Profile.objects.filter(user_id=user.pk)
+        .annotate(district_codes=ArrayAgg("districts__code", default=[], distinct=True))
+        .values("role", "province_id", "district_codes")
+        .first()
+    )
+    role = profile["role"] if profile else None
+    if getattr(user, "is_superuser", False) or role == Role.ADMINISTRATOR:
+        return AreaScope(user_id=user.pk, role=Role.ADMINISTRATOR, province=None)
+    if profile is None or role not in (Role.COORDINATOR, Role.OFFICIAL):
+        raise PermissionDenied
+    if profile["province_id"] is None:
+        # A coordinator or official not yet given an area sees nothing rather than all.
+        raise PermissionDenied
+    return AreaScope(
+        user_id=user.pk,
+        role=Role(role),
+        province=profile["province_id"],
+        districts=tuple(sorted(code for code in profile["district_codes"] if code)),
+        names=role == Role.COORDINATOR,
+    )
+
+
+def _scope_with_names(user: User) -> AreaScope:
+    scope = user_area(user)
+    if not scope.names:
+        raise PermissionDenied
+    return scope
+
+
+def scope_children(user: User, queryset: QuerySet[Child]) -> QuerySet[Child]:
+    """``queryset`` narrowed to the children the user may see by name."""
+    scope = _scope_with_names(user)
+    return queryset.filter(scope.households("household__", to_child=""))
+
+
+def scope_households(user: User, queryset: QuerySet[Household]) -> QuerySet[Household]:
+    """``queryset`` narrowed to the households the user may see with their address."""
+    return queryset.filter(_scope_with_names(user).households())
+
+
+def import_runs_for_user(user: User) -> QuerySet[ImportRun]:
+    """The import runs the user may open.
+
+    Administrators see every run. A coordinator sees the runs they uploaded and
+    those with no uploader (run from the command line by an operator): a run's
+    report quotes rows of its file, so it stays with whoever sent the file.
+    Officials and field roles get PermissionDenied.
+    """
+    scope = user_area(user)
+    if not scope.may_manage:
+        raise PermissionDenied
+    runs = ImportRun.objects.all()
+    if scope.province is None:
+        return runs
+    return runs.filter(Q(by_id=user.pk) | Q(by__isnull=True))
+
+
+def get_import_run(user: User, pk: int) -> ImportRun:
+    """One run the user may open; Http404 when there is none they may see."""
+    run = import_runs_for_user(user).filter(pk=pk).first()
+    if run is None:
+        raise Http404
+    return run
+
+
+# --- areas -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AreaRef:
+    code: str
+    """"" for the whole country."""
+    name: str
+    extent: tuple[float, float, float, float]
+    trail: tuple[tuple[str, str], ...] = ()
+    """(code, name) of the areas above it, widest first."""
+
+    @property
+    def level(self) -> str:
+        return {0: "country", 2: "province", 4: "district", 6: "subdistrict"}[len(self.code)]
+
+
+AreaModel = type[Province] | type[District] | type[Subdistrict]
+# Per length of code: the model, and the paths to its parents' names, widest first.
+_AREA_MODELS: dict[int, tuple[AreaModel, tuple[str, ...]]] = {
+    2: (Province, ()),
+    4: (District, ("province__",)),
+    6: (Subdistrict, ("district__province__", "district__")),
+}
+# Per length of the parent's code: the model of the areas one level down.
+_CHILD_MODELS: dict[int, AreaModel] = {0: Province, 2: District, 4: Subdistrict}
+
+
+def _checked_code(scope: AreaScope, code: str | None) -> str:
+    code = scope.root if not code else code
+    if code and (len(code) not in (2, 4, 6) or not code.isdigit()):
+        raise Http404
+    if not scope.may_open(code):
+        raise PermissionDenied
+    return code
+
+
+def _name(row: Mapping[str, Any], prefix: str = "") -> str:
+    english = (get_language() or "").startswith("en")
+    thai = str(row[f"{prefix}name_th"])
+    return str(row[f"{prefix}name_en"]) if english and row[f"{prefix}name_en"] else thai
+
+
+def resolve_area(scope: AreaScope, code: str | None) -> AreaRef:
+    """The area ``code`` (default: the user's widest), if the user may open it."""
+    code = _checked_code(scope, code)
+    if not code:
+        return AreaRef(code="", name=_("Thailand"), extent=THAILAND_BBOX)
+    model, parents = _AREA_MODELS[len(code)]
+    fields = ["code", "name_th", "name_en", "box"]
+    for parent in parents:
+        fields += [f"{parent}code", f"{parent}name_th", f"{parent}name_en"]
+    row = (
+        model._default_manager.filter(code=code)
+        .annotate(box=Envelope("geom"))
+        .values(*fields)
+        .first()
+    )
+    if row is None:
+        raise Http404
+    trail = tuple((str(row[f"{parent}code"]), _name(row, parent)) for parent in parents)
+    return AreaRef(code=code, name=_name(row), extent=row["box"].extent, trail=trail)
+
+
+# --- the funnel --------------------------------------------------------------------
+
+
+COUNTS = ("population", "enrolled", "graduated", "review", "dropped_out", "never_enrolled")
+UNREACHED_COUNTS = ("unreached", "unreached_compulsory") + tuple(
+    f"unreached_{precision}" for precision in Precision.values
+)
+
+
+def _funnel_aggregates(to_household: str) -> dict[str, Count]:
+    unreached = Q(status__in=UNREACHED)
+    aggregates = {
+        "population": Count("pk"),
+        "enrolled": Count("pk", filter=Q(status=ChildStatus.ENROLLED)),
+        "graduated": Count("pk", filter=Q(status=ChildStatus.GRADUATED)),
+        "review": Count("pk", filter=Q(status=ChildStatus.REVIEW)),
+        "dropped_out": Count("pk", filter=Q(status=ChildStatus.DROPPED_OUT)),
+        "never_enrolled": Count("pk", filter=Q(status=ChildStatus.NEVER_ENROLLED)),
+        "unreached": Count("pk", filter=unreached),
+        "unreached_compulsory": Count("pk", filter=unreached & Q(compulsory=True)),
+    }
+    for precision in Precision.values:
+        aggregates[f"unreached_{precision}"] = Count(
+            "pk", filter=unreached & Q(**{f"{to_household}precision": precision})
+        )
+    return aggregates
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    code: str | None
+    """The child area's code; None for households with no tambon (or village)."""
+    name: str
+    counts: dict[str, int]
+    drill: bool = False
+    """Whether the row opens an area one level down."""
+
+
+@dataclass(frozen=True)
+class YearRun:
+    """The latest reconciliation of an academic year."""
+
+    academic_year: int
+    at: dt.datetime
+    min_age: int
+    max_age: int
+
+
+@dataclass(frozen=True)
+class Funnel:
+    scope: AreaScope
+    area: AreaRef
+    year: int | None
+    runs: list[YearRun]
+    """Every reconciled year, the most recently reconciled first."""
+    rows: list[FunnelRow] = field(default_factory=list)
+    total: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def run(self) -> YearRun | None:
+        """The latest reconciliation of the year shown."""
+        return next((run for run in self.runs if run.academic_year == self.year), None)
+
+
+def reconciled_years() -> list[YearRun]:
+    """The latest reconciliation of each academic year, the most recent first."""
+    latest = (
+        Reconciliation.objects.order_by("academic_year", "-at", "-pk")
+        .distinct("academic_year")
+        .values_list("academic_year", "at", "min_age", "max_age")
+    )
+    return sorted((YearRun(*row) for row in latest), key=lambda run: run.at, reverse=True)
+
+
+def _child_key(area_code: str, to_household: str) -> Func | F:
+    if len(area_code) == 6:
+        return F(f"{to_household}village_id")
+    return Substr(f"{to_household}subdistrict_id", 1, len(area_code) + 2)
+
+
+def _child_names(area_code: str, codes: Sequence[str]) -> dict[str, str]:
+    if len(area_code) == 6:
+        villages = Village.objects.filter(code__in=codes).values_list("code", "moo", "name")
+        label = _("Moo %(moo)s %(name)s")
+        return {code: label % {"moo": moo, "name": name} for code, moo, name in villages}
+    model = _CHILD_MODELS[len(area_code)]
+    rows = model._default_manager.filter(code__in=codes).values("code", "name_th", "name_en")
+    return {str(row["code"]): _name(row) for row in rows}
+
+
+def funnel(*, user: User, area_code: str | None, year: int | None) -> Funnel:
+    """Children of the age window in ``year``, counted per area one level below
+    ``area_code``: provinces, districts, tambons, or the villages of a tambon.
+
+    Counts come from ChildYear (written by ``reconcile``); the area is the one of
+    the child's household. One query for the scope, one for the area, one for the
+    years, one for the counts, one for the names.
+    """
+    scope = user_area(user)
+    area = resolve_area(scope, area_code)
+    runs = reconciled_years()
+    year = year if year is not None else (runs[0].academic_year if runs else None)
+    result = Funnel(scope=scope, area=area, year=year, runs=runs)
+    if year is None:
+        return result
+    to_household = "child__household__"
+    rows = ChildYear.objects.filter(academic_year=year).filter(
+        scope.households(to_household, to_child="child__")
+    )
+    if area.code != scope.root:
+        rows = rows.filter(**{f"{to_household}subdistrict__code__startswith": area.code})
+    grouped = (
+        rows.annotate(key=_child_key(area.code, to_household))
+        .values("key")
+        .annotate(**_funnel_aggregates(to_household))
+        .order_by("key")
+    )
+    counted = [(row.pop("key"), row) for row in grouped]
+    names = _child_names(area.code, [key for key, _row in counted if key])
+    unplaced = _("No village recorded") if len(area.code) == 6 else _("No tambon recorded")
+    for key, counts in counted:
+        name = names.get(key, key) if key else unplaced
+        drill = bool(key) and len(area.code) < 6 and scope.may_open(key)
+        result.rows.append(FunnelRow(code=key, name=name, counts=counts, drill=drill))
+    result.rows.sort(key=lambda row: (row.code is None, row.code or ""))
+    for name in COUNTS + UNREACHED_COUNTS:
+        result.total[name] = sum(row.counts[name] for row in result.rows)
+    return result
+
+
+# --- the map of unreached households -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HouseholdPoints:
+    features: list[dict[str, Any]]
+    year: int | None
+    truncated: bool
+
+
+def unreached_households(
+    *, user: User, area_code: str | None, year: int | None, limit: int = MAP_FEATURE_LIMIT
+) -> HouseholdPoints:
+    """Where the children with an open case, unreached in ``year``, live.
+
+    One point per household and kind of case, with how many children and how
+    well the household is placed. Nothing that names anyone: no name, ID, house
+    number or address, so officials may see it too.
+    """
+    scope = user_area(user)
+    code = _checked_code(scope, area_code)
+    if year is None:
+        runs = reconciled_years()
+        year = runs[0].academic_year if runs else None
+    if year is None:
+        return HouseholdPoints(features=[], year=None, truncated=False)
+    to_household = "child__household__"
+    cases = Case.objects.filter(
+        scope.households(to_household, to_child="child__"),
+        status=CaseStatus.OPEN,
+        kind__in=(CaseKind.NEVER_ENROLLED, CaseKind.DROPPED_OUT),
+        child__household__point__isnull=False,
+        child__years__academic_year=year,
+        child__years__status__in=UNREACHED,
+    )
+    if code != scope.root:
+        cases = cases.filter(child__household__subdistrict__code__startswith=code)
+    point = F("child__household__point")
+    rows = (
+        cases.annotate(
+            lon=Func(point, function="ST_X", output_field=FloatField()),
+            lat=Func(point, function="ST_Y", output_field=FloatField()),
+        )
+        .values("child__household_id", "kind", "child__household__precision", "lon", "lat")
+        .annotate(children=Count("pk"))
+        .order_by("child__household_id", "kind")[: limit + 1]
+    )
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {
+                "type": "Point",
+                "coordinates": [round(row["lon"], MAP_DIGITS), round(row["lat"], MAP_DIGITS)],
+            },
+            "properties": {
+                "kind": row["kind"],
+                "precision": row["child__household__precision"],
+                "children": row["children"],
+            },
+        }
+        for row in rows
+    ]
+    return HouseholdPoints(features=features[:limit], year=year, truncated=len(features) > limit)

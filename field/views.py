@@ -1,0 +1,306 @@
+"""Pages of coordinators and officials: registry imports and the funnel of unreached
+children, with its map. Every read goes through ``field.selectors``, which decides
+who sees what."""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+)
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from field.forms import FunnelQuery, ImportUploadForm, ReconcileForm, current_academic_year
+from field.models import (
+    CaseKind,
+    ImportKind,
+    ImportProblem,
+    ImportRun,
+    ImportStatus,
+    Precision,
+)
+from field.selectors import (
+    MAP_FEATURE_LIMIT,
+    AreaRef,
+    funnel,
+    get_import_run,
+    import_runs_for_user,
+    unreached_households,
+    user_area,
+)
+from field.services.imports import import_execute, import_start
+from field.services.reconcile import reconcile
+from field.services.reports import write_run_report_to
+
+logger = logging.getLogger(__name__)
+
+RECENT_RUNS = 20
+# A report page of this many rows stays quick to scroll on a tablet; the CSV has all.
+PROBLEMS_PER_PAGE = 200
+COUNT_LABELS = {
+    "imported": gettext_lazy("Imported"),
+    "unchanged": gettext_lazy("Unchanged"),
+    "rejected": gettext_lazy("Rejected"),
+    "duplicates": gettext_lazy("Duplicates"),
+    "unresolved": gettext_lazy("Address not located"),
+    "warnings": gettext_lazy("Warnings"),
+}
+
+
+# --- imports -------------------------------------------------------------------------
+
+
+def _execute(run: ImportRun, path: Path, *, background: bool) -> None:
+    """Runs the import, and removes the upload: it holds children's personal data,
+    and the run keeps what is needed of it (counts, report, SHA-256)."""
+    try:
+        import_execute(run=run, path=path)
+    except Exception:
+        # import_execute records a refused file itself; this is for a crash, so
+        # the run page stops waiting on a run that will never finish.
+        logger.exception("import run %s crashed", run.pk)
+        ImportRun.objects.filter(pk=run.pk).exclude(
+            status__in=(ImportStatus.DONE, ImportStatus.FAILED)
+        ).update(
+            status=ImportStatus.FAILED,
+            error=_("The import stopped on an internal error; nothing was saved."),
+            finished_at=timezone.now(),
+        )
+    finally:
+        path.unlink(missing_ok=True)
+        if background:
+            # The thread's own connection: left open, it would outlive the thread.
+            connection.close()
+
+
+def _start_import(form: ImportUploadForm, request: HttpRequest) -> ImportRun:
+    path = form.save_upload()
+    try:
+        run = import_start(
+            kind=ImportKind(form.cleaned_data["kind"]),
+            path=path,
+            by=request.user if isinstance(request.user, User) else None,
+            affiliation=form.cleaned_data["affiliation"],
+            file_name=form.cleaned_data["file"].name,
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if settings.IMPORT_INLINE:
+        _execute(run, path, background=False)
+    else:
+        # A province's file takes minutes; the run page follows its progress. A
+        # daemon thread dies with the worker: the run then stays unfinished.
+        worker = threading.Thread(
+            target=_execute, args=(run, path), kwargs={"background": True}, daemon=True
+        )
+        worker.name = f"import-{run.pk}"
+        worker.start()
+    return run
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def imports(request: HttpRequest) -> HttpResponse:
+    runs = import_runs_for_user(request.user)
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        run = _start_import(form, request)
+        return redirect("field-import-run", pk=run.pk)
+    return render(
+        request,
+        "field/imports.html",
+        {
+            "form": form,
+            "runs": runs.select_related("by")[:RECENT_RUNS],
+            "scope": user_area(request.user),
+        },
+    )
+
+
+def _progress(run: ImportRun) -> dict[str, Any]:
+    percent = min(100, round(100 * run.bytes_read / run.size)) if run.size else 0
+    return {
+        "status": run.status,
+        "statusLabel": run.get_status_display(),
+        "finished": run.finished,
+        "rowsRead": run.rows_read,
+        "bytesRead": run.bytes_read,
+        "size": run.size,
+        "percent": 100 if run.status == ImportStatus.DONE else percent,
+        "counts": {name: getattr(run, name) for name in COUNT_LABELS},
+    }
+
+
+def _problems(run: ImportRun) -> Any:
+    # "error" sorts before "warning": rejected rows first, then in file order.
+    return ImportProblem.objects.filter(run=run).order_by("severity", "row", "pk")
+
+
+@login_required
+@require_safe
+def import_run(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_import_run(request.user, pk)
+    page = Paginator(_problems(run), PROBLEMS_PER_PAGE).get_page(request.GET.get("page"))
+    progress = _progress(run)
+    return render(
+        request,
+        "field/import_run.html",
+        {
+            "run": run,
+            "page": page,
+            "progress": progress,
+            "counts": [
+                (name, label, progress["counts"][name]) for name, label in COUNT_LABELS.items()
+            ],
+            "page_data": {
+                "progressUrl": reverse("field-import-progress", args=[run.pk]),
+                "finished": run.finished,
+            },
+            "scope": user_area(request.user),
+        },
+    )
+
+
+@login_required
+@require_safe
+def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    response = JsonResponse(_progress(get_import_run(request.user, pk)))
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
+@require_safe
+def import_problems_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_import_run(request.user, pk)
+    # A BOM, as the command-line report has: without it Excel garbles the Thai.
+    report = io.StringIO("\ufeff")
+    report.seek(0, io.SEEK_END)
+    write_run_report_to(run, report)
+    response = HttpResponse(report.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-problems.csv"'
+    add_never_cache_headers(response)
+    return response
+
+
+# --- the funnel ----------------------------------------------------------------------
+
+# The level whose boundaries the map draws inside each level of area.
+_MAP_LEVEL = {"country": "province", "province": "district", "district": "subdistrict"}
+
+
+def _funnel_page_data(area: AreaRef, year: int | None, drill: list[str]) -> dict[str, Any]:
+    """What funnel.js needs, handed over through json_script."""
+    level = _MAP_LEVEL.get(area.level, "subdistrict")
+    query: dict[str, str | int] = {"area": area.code, **({"year": year} if year else {})}
+    return {
+        "area": area.code,
+        "extent": area.extent,
+        "households": reverse("field-funnel-households") + "?" + urlencode(query),
+        "boundaries": reverse("geo-boundaries", args=[level]),
+        "boundaryLevel": level,
+        "drill": drill,
+        "funnelUrl": reverse("field-funnel"),
+        "year": year,
+        "tiles": {"url": settings.TILE_URL, "attribution": settings.TILE_ATTRIBUTION},
+        "kinds": {k.value: str(k.label) for k in (CaseKind.NEVER_ENROLLED, CaseKind.DROPPED_OUT)},
+        "precisions": {p.value: str(p.label) for p in Precision},
+        "strings": {
+            "children": _("children"),
+            "loading": _("Loading households…"),
+            "loadFailed": _("Could not load the households."),
+            "none": _("No household with an open case has a position in this area."),
+            "truncated": _("Only the first %(limit)s households are shown.")
+            % {"limit": f"{MAP_FEATURE_LIMIT:,}"},
+        },
+    }
+
+
+@login_required
+@require_safe
+def funnel_page(request: HttpRequest) -> HttpResponse:
+    query = FunnelQuery(request.GET)
+    if not query.is_valid():
+        return HttpResponseBadRequest(_("Give an area code of 2, 4 or 6 digits and a B.E. year."))
+    result = funnel(user=request.user, **_area_and_year(query))
+    drill = [row.code for row in result.rows if row.drill and row.code]
+    return render(
+        request,
+        "field/funnel.html",
+        {
+            "funnel": result,
+            "scope": result.scope,
+            "precisions": list(Precision),
+            "reconcile_form": ReconcileForm(
+                initial={"academic_year": result.year or current_academic_year()}
+            ),
+            "page_data": _funnel_page_data(result.area, result.year, drill),
+        },
+    )
+
+
+def _area_and_year(query: FunnelQuery) -> dict[str, Any]:
+    return {"area_code": query.cleaned_data["area"] or None, "year": query.cleaned_data["year"]}
+
+
+@login_required
+@require_safe
+def funnel_households(request: HttpRequest) -> HttpResponse:
+    query = FunnelQuery(request.GET)
+    if not query.is_valid():
+        return JsonResponse({"error": query.errors.get_json_data()}, status=400)
+    points = unreached_households(user=request.user, **_area_and_year(query))
+    body = {
+        "type": "FeatureCollection",
+        "features": points.features,
+        # Foreign members (RFC 7946 §6.1): what was asked and whether it was cut.
+        "year": points.year,
+        "limit": MAP_FEATURE_LIMIT,
+        "truncated": points.truncated,
+    }
+    response = JsonResponse(body, content_type="application/geo+json")
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
+@require_POST
+def funnel_reconcile(request: HttpRequest) -> HttpResponse:
+    """Recomputes who is unreached in a year from the registries as they are now.
+
+    Any coordinator may, though it covers every province: the result depends
+    only on the registries, so running it again changes nothing unless they
+    changed. It runs in the request.
+    """
+    if not user_area(request.user).may_manage:
+        raise PermissionDenied
+    form = ReconcileForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("Give an academic year in the Buddhist era."))
+    year = form.cleaned_data["academic_year"]
+    reconcile(academic_year=year, by=request.user if isinstance(request.user, User) else None)
+    messages.success(request, _("Reconciled academic year %(year)s.") % {"year": year})
+    return redirect(reverse("field-funnel") + "?" + urlencode({"year": year}))
