@@ -320,18 +320,32 @@ class Household(models.Model):
     house_no = models.CharField(max_length=40, blank=True)
     moo = models.PositiveSmallIntegerField(null=True, blank=True)
     address = models.CharField(max_length=400, help_text=_("As the registry wrote it"))
+    # Indexes are few on purpose: a national import writes half a million
+    # households, and every index costs each of them (docs/benchmarks.md). Maps
+    # and counts select households by tambon (the index below), not by box, so
+    # the points have no spatial index.
     subdistrict = models.ForeignKey(
-        Subdistrict, on_delete=models.PROTECT, null=True, blank=True, related_name="households"
+        Subdistrict,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="households",
+        db_index=False,
     )
     village = models.ForeignKey(
-        Village, on_delete=models.SET_NULL, null=True, blank=True, related_name="households"
+        Village,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="households",
+        db_index=False,
     )
-    point = models.PointField(srid=4326, null=True, blank=True)
+    point = models.PointField(srid=4326, null=True, blank=True, spatial_index=False)
     precision = models.CharField(
         max_length=10, choices=Precision.choices, default=Precision.UNRESOLVED
     )
     # Coordinates the registry gave, kept so that a re-import can tell whether they changed.
-    given_point = models.PointField(srid=4326, null=True, blank=True)
+    given_point = models.PointField(srid=4326, null=True, blank=True, spatial_index=False)
     located_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -364,8 +378,10 @@ class Child(models.Model):
     or for a record without one, a digest of name, birth date and address.
     """
 
+    # A child with an ID is found by ``key`` (the ID itself); no other index is
+    # kept on what an import writes a million times.
     key = models.CharField(max_length=64, unique=True)
-    national_id = models.CharField(max_length=14, blank=True, db_index=True)
+    national_id = models.CharField(max_length=14, blank=True)
     id_kind = models.CharField(max_length=12, choices=IdentifierKind.choices)
     title = models.CharField(max_length=40, blank=True)
     first_name = models.CharField(max_length=100)
@@ -373,12 +389,12 @@ class Child(models.Model):
     # first and last name without titles, spacing or Unicode variants: what matching compares.
     name_key = models.CharField(max_length=200)
     sex = models.CharField(max_length=1, choices=Sex.choices, blank=True)
-    birth_date = models.DateField(db_index=True)
+    birth_date = models.DateField()
     nationality = models.CharField(max_length=60, blank=True)
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="children")
     # A digest of the imported fields: a re-import of the same row changes nothing.
     digest = models.CharField(max_length=32)
-    run = models.ForeignKey(ImportRun, on_delete=models.PROTECT, related_name="+")
+    run = models.ForeignKey(ImportRun, on_delete=models.PROTECT, related_name="+", db_index=False)
 
     class Meta:
         constraints = [
@@ -417,23 +433,34 @@ class Enrolment(models.Model):
     affiliation = models.CharField(max_length=4, choices=Affiliation.choices)
     academic_year = models.PositiveSmallIntegerField(help_text=_("Buddhist era"))
     key = models.CharField(max_length=64)
-    national_id = models.CharField(max_length=14, blank=True, db_index=True)
+    national_id = models.CharField(max_length=14, blank=True)
     id_kind = models.CharField(max_length=12, choices=IdentifierKind.choices)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100, blank=True)
     name_key = models.CharField(max_length=200)
     birth_date = models.DateField(null=True, blank=True)
     school_code = models.CharField(max_length=12, blank=True)
+    # Few indexes, as on Child: registers run to a million rows a year.
     school = models.ForeignKey(
-        School, on_delete=models.SET_NULL, null=True, blank=True, related_name="enrolments"
+        School,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="enrolments",
+        db_index=False,
     )
     school_name = models.CharField(max_length=200, blank=True)
     grade = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=10, choices=EnrolmentStatus.choices)
     digest = models.CharField(max_length=32)
-    run = models.ForeignKey(ImportRun, on_delete=models.PROTECT, related_name="+")
+    run = models.ForeignKey(ImportRun, on_delete=models.PROTECT, related_name="+", db_index=False)
     child = models.ForeignKey(
-        Child, on_delete=models.SET_NULL, null=True, blank=True, related_name="enrolments"
+        Child,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="enrolments",
+        db_index=False,
     )
     match_method = models.CharField(
         max_length=8, choices=MatchMethod.choices, blank=True, default=MatchMethod.NONE
@@ -480,7 +507,8 @@ class Enrolment(models.Model):
                 name="enrolment_match_consistent",
             ),
         ]
-        indexes = [models.Index(fields=["academic_year", "child"])]
+        # Child first: it serves "the registers of this child" and the foreign key.
+        indexes = [models.Index(fields=["child", "academic_year"])]
 
 
 class ReviewStatus(models.TextChoices):
@@ -552,14 +580,15 @@ class ChildYear(models.Model):
     """
 
     academic_year = models.PositiveSmallIntegerField()
-    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="years")
+    # The unique (child, year) index serves the foreign key too.
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="years", db_index=False)
     status = models.CharField(max_length=14, choices=ChildStatus.choices)
     age = models.PositiveSmallIntegerField()
     compulsory = models.BooleanField(help_text=_("Aged 6-15: compulsory education"))
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["academic_year", "child"], name="childyear_unique"),
+            models.UniqueConstraint(fields=["child", "academic_year"], name="childyear_unique"),
             models.CheckConstraint(
                 condition=Q(status__in=ChildStatus.values), name="childyear_status_valid"
             ),

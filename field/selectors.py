@@ -29,8 +29,20 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.gis.db.models.functions import Envelope
 from django.contrib.postgres.aggregates import ArrayAgg
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, F, FloatField, Func, OuterRef, Q, QuerySet
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 from django.db.models.functions import Substr
 from django.http import Http404
 from django.utils.translation import get_language
@@ -45,9 +57,11 @@ from field.models import (
     ChildYear,
     Household,
     ImportRun,
+    MatchReview,
     Precision,
     Profile,
     Reconciliation,
+    ReviewStatus,
     Role,
 )
 from geo.models import District, Province, Subdistrict, Village
@@ -196,6 +210,111 @@ def get_import_run(user: User, pk: int) -> ImportRun:
     if run is None:
         raise Http404
     return run
+
+
+# --- match reviews -------------------------------------------------------------------
+
+
+class _CandidateIds(Func):
+    """The child ids of a review's ``candidates`` ([{"child": id, "score": s}]), as an
+    array."""
+
+    template = (
+        "ARRAY(SELECT (candidate ->> 'child')::bigint "
+        "FROM jsonb_array_elements(%(expressions)s) AS candidate)"
+    )
+    output_field = ArrayField(BigIntegerField())
+
+
+class _AnyOf(Func):
+    """``value = ANY(array)``. Written so rather than as ``IN (subquery)``: PostgreSQL
+    then looks each candidate up in the primary key's index, where it would
+    otherwise test every child of the area against every review's JSON."""
+
+    template = "%(expressions)s)"
+    arg_joiner = " = ANY("
+    arity = 2
+    output_field = BooleanField()
+
+
+def reviews_for_user(
+    user: User, *, status: ReviewStatus | None = ReviewStatus.OPEN
+) -> QuerySet[MatchReview]:
+    """The match reviews the user may decide, in ``status`` (None: any).
+
+    Coordinators and administrators only: a review shows the candidates' names and
+    IDs. A coordinator sees a review when any candidate's household is in their
+    area, since the register row itself has no address; candidates outside it
+    stay hidden (``review_rows``).
+    """
+    scope = _scope_with_names(user)
+    if not scope.may_manage:
+        raise PermissionDenied
+    reviews = MatchReview.objects.all()
+    if status is not None:
+        reviews = reviews.filter(status=status)
+    if scope.province is None:
+        return reviews
+    in_area = scope_children(
+        user, Child.objects.filter(_AnyOf(F("pk"), _CandidateIds(OuterRef("candidates"))))
+    )
+    return reviews.filter(Exists(in_area))
+
+
+def get_review(user: User, pk: int, *, for_update: bool = False) -> MatchReview:
+    """One review the user may decide, whatever its status; Http404 when there is
+    none they may see. ``for_update`` locks it (inside a transaction), so that two
+    coordinators deciding at once cannot both pass the "still open" check."""
+    reviews = reviews_for_user(user, status=None).select_related("enrolment")
+    if for_update:
+        reviews = reviews.select_for_update(of=("self", "enrolment"))
+    review = reviews.filter(pk=pk).first()
+    if review is None:
+        raise Http404
+    return review
+
+
+@dataclass(frozen=True)
+class ReviewCandidate:
+    child_id: int
+    score: float
+    child: Child | None
+    """None when the child lives outside the user's area: shown only as a score."""
+
+    @property
+    def tambon(self) -> str:
+        subdistrict = self.child.household.subdistrict if self.child else None
+        if subdistrict is None:
+            return ""
+        english = (get_language() or "").startswith("en")
+        return subdistrict.name_en if english and subdistrict.name_en else subdistrict.name_th
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    review: MatchReview
+    candidates: list[ReviewCandidate]
+
+
+def review_rows(user: User, reviews: Sequence[MatchReview]) -> list[ReviewRow]:
+    """``reviews`` with their candidates, best first; one query for all of them."""
+    ids = {int(c["child"]) for review in reviews for c in review.candidates}
+    children = scope_children(user, Child.objects.filter(pk__in=ids)).select_related(
+        "household__subdistrict"
+    )
+    by_id = {child.pk: child for child in children}
+    return [
+        ReviewRow(
+            review=review,
+            candidates=[
+                ReviewCandidate(
+                    child_id=int(c["child"]), score=float(c["score"]), child=by_id.get(c["child"])
+                )
+                for c in review.candidates
+            ],
+        )
+        for review in reviews
+    ]
 
 
 # --- areas -------------------------------------------------------------------------

@@ -10,4 +10,6 @@ urlpatterns = [
     path("funnel/", views.funnel_page, name="field-funnel"),
     path("funnel/households.geojson", views.funnel_households, name="field-funnel-households"),
     path("funnel/reconcile/", views.funnel_reconcile, name="field-funnel-reconcile"),
+    path("reviews/", views.reviews, name="field-reviews"),
+    path("reviews/<int:pk>/decide/", views.review_decide_view, name="field-review-decide"),
 ]

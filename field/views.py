@@ -1,6 +1,6 @@
-"""Pages of coordinators and officials: registry imports and the funnel of unreached
-children, with its map. Every read goes through ``field.selectors``, which decides
-who sees what."""
+"""Pages of coordinators and officials: registry imports, the funnel of unreached
+children with its map, and the review of uncertain matches. Every read goes
+through ``field.selectors``, which decides who sees what."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, transaction
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -35,21 +35,28 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from field.forms import FunnelQuery, ImportUploadForm, ReconcileForm, current_academic_year
 from field.models import (
     CaseKind,
+    Child,
     ImportKind,
     ImportProblem,
     ImportRun,
     ImportStatus,
     Precision,
+    ReviewStatus,
 )
 from field.selectors import (
     MAP_FEATURE_LIMIT,
     AreaRef,
     funnel,
     get_import_run,
+    get_review,
     import_runs_for_user,
+    review_rows,
+    reviews_for_user,
+    scope_children,
     unreached_households,
     user_area,
 )
+from field.services.cases import ReviewError, review_decide
 from field.services.imports import import_execute, import_start
 from field.services.reconcile import reconcile
 from field.services.reports import write_run_report_to
@@ -59,6 +66,9 @@ logger = logging.getLogger(__name__)
 RECENT_RUNS = 20
 # A report page of this many rows stays quick to scroll on a tablet; the CSV has all.
 PROBLEMS_PER_PAGE = 200
+# Each review shows its register row and up to three candidates: 50 of them is a
+# long page already, and a coordinator works through them from the top.
+REVIEWS_PER_PAGE = 50
 COUNT_LABELS = {
     "imported": gettext_lazy("Imported"),
     "unchanged": gettext_lazy("Unchanged"),
@@ -304,3 +314,78 @@ def funnel_reconcile(request: HttpRequest) -> HttpResponse:
     reconcile(academic_year=year, by=request.user if isinstance(request.user, User) else None)
     messages.success(request, _("Reconciled academic year %(year)s.") % {"year": year})
     return redirect(reverse("field-funnel") + "?" + urlencode({"year": year}))
+
+
+# --- match reviews -------------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def reviews(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", ReviewStatus.OPEN)
+    if status not in ReviewStatus.values:
+        return HttpResponseBadRequest(_("Unknown review status."))
+    found = (
+        reviews_for_user(request.user, status=ReviewStatus(status))
+        .select_related("enrolment", "decided_by")
+        .order_by("-created_at", "-pk")
+    )
+    page = Paginator(found, REVIEWS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "field/reviews.html",
+        {
+            "page": page,
+            "rows": review_rows(request.user, list(page)),
+            "status": status,
+            "statuses": list(ReviewStatus),
+            "scope": user_area(request.user),
+        },
+    )
+
+
+def _back_to_reviews(request: HttpRequest) -> HttpResponse:
+    # Back to the page the coordinator was working through, not to the first one.
+    page = request.POST.get("page", "")
+    url = reverse("field-reviews")
+    return redirect(url + "?" + urlencode({"page": page}) if page.isdigit() else url)
+
+
+@login_required
+@require_POST
+def review_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
+    choice = request.POST.get("child", "")
+    if choice != "none" and not choice.isdigit():
+        return HttpResponseBadRequest(_("Choose one of the candidates, or none of them."))
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    with transaction.atomic():
+        review = get_review(user, pk, for_update=True)
+        # Only a child the coordinator can see may be chosen: a candidate outside
+        # their area is shown without a name, so choosing it would be a guess.
+        child = (
+            None
+            if choice == "none"
+            else scope_children(user, Child.objects.filter(pk=int(choice))).first()
+        )
+        if choice != "none" and child is None:
+            messages.error(request, _("That child is not one of this row's candidates."))
+            return _back_to_reviews(request)
+        try:
+            review_decide(review=review, child=child, by=user)
+        except ReviewError:
+            # The service's reasons are for logs; the coordinator reads them in Thai.
+            if review.status != ReviewStatus.OPEN:
+                messages.error(request, _("This row was already decided."))
+            else:
+                messages.error(request, _("That child is not one of this row's candidates."))
+            return _back_to_reviews(request)
+    enrolment = review.enrolment
+    row = f"{enrolment.first_name} {enrolment.last_name}".strip()
+    if child is None:
+        text = _("Decided: %(row)s is none of the candidates.") % {"row": row}
+    else:
+        text = _("Decided: %(row)s is %(child)s.") % {"row": row, "child": child}
+    messages.success(request, text)
+    return _back_to_reviews(request)

@@ -322,3 +322,44 @@ def population_csv(rows: list[tuple[str, ...]]) -> bytes:
     writer.writerow(POPULATION_CSV_HEADER)
     writer.writerows(rows)
     return buffer.getvalue().encode("utf-8-sig")
+
+
+# --- school registers and match reviews ------------------------------------------------
+# Appended for the match review pages. A register row waiting for review, as
+# ``reconcile`` leaves it: no child, match method "review".
+
+from field.models import Enrolment, EnrolmentStatus, MatchMethod, MatchReview  # noqa: E402
+
+
+class EnrolmentFactory(DjangoModelFactory[Enrolment]):
+    class Meta:
+        model = Enrolment
+
+    affiliation = Affiliation.OBEC
+    academic_year = TEST_ACADEMIC_YEAR
+    key = Sequence(lambda n: f"test-enrolment-{n}")
+    national_id = ""
+    id_kind = IdentifierKind.BLANK
+    first_name = Sequence(lambda n: f"นักเรียนทดสอบ{n}")
+    last_name = "ทดสอบ"
+    name_key = LazyAttribute(lambda o: f"{o.first_name} {o.last_name}")
+    birth_date = dt.date(2015, 1, 1)
+    school_code = "1099000001"
+    school_name = "โรงเรียนทดสอบ"
+    grade = "ป.4"
+    status = EnrolmentStatus.STUDYING
+    digest = "0" * 32
+    run = SubFactory(ImportRunFactory, kind=ImportKind.ENROLMENT, affiliation=Affiliation.OBEC)
+    child = None
+    match_method = MatchMethod.REVIEW
+
+
+class MatchReviewFactory(DjangoModelFactory[MatchReview]):
+    """An open review; pass ``candidates=[{"child": pk, "score": s}, ...]``."""
+
+    class Meta:
+        model = MatchReview
+
+    enrolment = SubFactory(EnrolmentFactory)
+    candidates = LazyFunction(list)
+    created_at = LazyFunction(timezone.now)

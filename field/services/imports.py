@@ -19,14 +19,16 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from field.models import (
@@ -68,6 +70,8 @@ from geo.selectors import locate_points, subdistrict_at_sql
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS: Final = 50_000
+# Only a ceiling: PostgreSQL takes the memory as the staging table grows.
+TEMP_BUFFERS: Final = "512MB"
 _NULL: Final = "\\N"
 _COPY_ESCAPES: Final = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _ID_KINDS_WITH_VALUE: Final = "('thai_id', 'non_thai_id', 'g_code')"
@@ -84,6 +88,7 @@ class StageTable:
     """(column, SQL type), in the order the reader's tuples hold them."""
 
     def create(self) -> None:
+        _use_large_temp_buffers()
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
             spec = ", ".join(f"{c} {t}" for c, t in self.columns)
@@ -95,6 +100,30 @@ class StageTable:
 
     def copy(self, rows: Sequence[Sequence[object]]) -> None:
         copy_rows(self.name, [c for c, _ in self.columns], rows)
+
+    def analyze(self) -> None:
+        # Temporary tables are never analysed by autovacuum: without statistics
+        # the planner takes a million staged rows for a few hundred.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {self.name}")
+
+
+def _use_large_temp_buffers() -> None:
+    """Keeps a staging table of a million rows in memory: the default 8 MB of
+    temp_buffers would write it to disk and read it back at every step.
+
+    PostgreSQL accepts the setting only before a session's first temporary
+    table; later imports in the same session keep what the first one set.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW temp_buffers")
+        if cursor.fetchone()[0] == TEMP_BUFFERS:
+            return
+        try:
+            with transaction.atomic():
+                cursor.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+        except DatabaseError:
+            logger.debug("temp_buffers already fixed for this session")
 
 
 def copy_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -116,6 +145,15 @@ def copy_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[object
         cursor.copy_expert(  # psycopg2's, through Django's cursor wrapper
             f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer
         )
+
+
+@contextmanager
+def timed(step: str) -> Iterator[None]:
+    """Logs how long a step took (DJANGO_LOG_LEVEL=DEBUG): what the benchmark's
+    per-step figures come from."""
+    started = time.perf_counter()
+    yield
+    logger.debug("%s: %.2f s", step, time.perf_counter() - started)
 
 
 def file_sha256(path: Path) -> str:
@@ -247,6 +285,7 @@ def _stage(
                 chunk = []
                 _progress(run, total, table.bytes_read)
         stage.copy(chunk)
+    stage.analyze()
     _progress(run, total, run.size)
     return total, problems
 
@@ -323,9 +362,10 @@ def _import_population(run: ImportRun, path: Path) -> tuple[dict[str, int], list
     stage = POPULATION_STAGE
     stage.create()
     try:
-        total, problems = _stage(
-            run, path, stage, reader.read, POPULATION_COLUMNS, POPULATION_OPTIONAL
-        )
+        with timed("population reading"):
+            total, problems = _stage(
+                run, path, stage, reader.read, POPULATION_COLUMNS, POPULATION_OPTIONAL
+            )
         ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.APPLYING)
         with transaction.atomic():
             counts = _apply_population(run, stage.name, problems, reader.placed_by_point)
@@ -340,9 +380,10 @@ def _import_population(run: ImportRun, path: Path) -> tuple[dict[str, int], list
 def _apply_population(
     run: ImportRun, stage: str, problems: list[Problem], placed_by_point: dict[int, str]
 ) -> dict[str, int]:
-    duplicates = _drop_duplicates(stage, "key", _POPULATION_DIGEST, "national ID", problems)
+    with timed("population duplicates"):
+        duplicates = _drop_duplicates(stage, "key", _POPULATION_DIGEST, "national ID", problems)
     located = subdistrict_at_sql("ST_SetSRID(ST_MakePoint(lon, lat), 4326)")
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, timed("population apply"):
         # Reverse geocoding: an address that named no known tambon, but came with
         # coordinates, is placed in the tambon at the point. Points in the sea
         # or across a border stay without a tambon (the report's bucket).
@@ -363,7 +404,8 @@ def _apply_population(
             problems.append(
                 Problem(row, "subdistrict", WARNING, f"{placed_by_point[row]}; {outcome}")
             )
-        _upsert_households(cursor, stage)
+        with timed("households"):
+            _upsert_households(cursor, stage)
         cursor.execute(
             f"""
             WITH up AS (
@@ -487,9 +529,12 @@ def _import_enrolment(run: ImportRun, path: Path) -> tuple[dict[str, int], list[
     stage = ENROLMENT_STAGE
     stage.create()
     try:
-        _, problems = _stage(run, path, stage, reader.read, ENROLMENT_COLUMNS, ENROLMENT_OPTIONAL)
+        with timed("enrolment reading"):
+            _, problems = _stage(
+                run, path, stage, reader.read, ENROLMENT_COLUMNS, ENROLMENT_OPTIONAL
+            )
         ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.APPLYING)
-        with transaction.atomic():
+        with transaction.atomic(), timed("enrolment apply"):
             counts = _apply_enrolment(run, stage.name, problems)
             counts["rejected"] = sum(p.severity == ERROR for p in problems)
             _finish(run, counts, problems)

@@ -41,7 +41,7 @@ from field.models import (
 )
 from field.registry.enrolment import BE_OFFSET, FINAL_GRADES
 from field.registry.matching import Candidate, Decision, Unmatched, match_all, needed_dates
-from field.services.imports import copy_rows
+from field.services.imports import copy_rows, timed
 
 # The Thai academic year opens in mid-May; ages are counted on that day.
 YEAR_START: Final = (5, 16)
@@ -70,10 +70,14 @@ def reconcile(
     now = timezone.now()
     day = reference_date(academic_year)
     with connection.cursor() as cursor:
-        by_id = _match_by_id(cursor, academic_year)
-        by_name, to_review = _match_by_name(cursor, academic_year, now)
-        classes = _classify(cursor, academic_year, day, low, high)
-        cases = _update_cases(cursor, academic_year, now)
+        with timed("match by ID"):
+            by_id = _match_by_id(cursor, academic_year)
+        with timed("match by name"):
+            by_name, to_review = _match_by_name(cursor, academic_year, now)
+        with timed("classify"):
+            classes = _classify(cursor, academic_year, day, low, high)
+        with timed("cases"):
+            cases = _update_cases(cursor, academic_year, now)
     counts: dict[str, Any] = {
         "academic_year": academic_year,
         "reference_date": day.isoformat(),
