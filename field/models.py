@@ -394,7 +394,11 @@ class Child(models.Model):
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="children")
     # A digest of the imported fields: a re-import of the same row changes nothing.
     digest = models.CharField(max_length=32)
-    run = models.ForeignKey(ImportRun, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # Provenance only, and import runs are never deleted: no constraint, which
+    # saves a deferred check per row at the commit of a million-row import.
+    run = models.ForeignKey(
+        ImportRun, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
 
     class Meta:
         constraints = [
@@ -441,6 +445,10 @@ class Enrolment(models.Model):
     birth_date = models.DateField(null=True, blank=True)
     school_code = models.CharField(max_length=12, blank=True)
     # Few indexes, as on Child: registers run to a million rows a year.
+    # The school and the child are matches the importer and find_unreached derive
+    # by joins, and can derive again: no constraint, because each checked
+    # reference locks its row at commit, which doubled the time of a
+    # million-row register (docs/benchmarks.md).
     school = models.ForeignKey(
         School,
         on_delete=models.SET_NULL,
@@ -448,12 +456,17 @@ class Enrolment(models.Model):
         blank=True,
         related_name="enrolments",
         db_index=False,
+        db_constraint=False,
     )
     school_name = models.CharField(max_length=200, blank=True)
     grade = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=10, choices=EnrolmentStatus.choices)
     digest = models.CharField(max_length=32)
-    run = models.ForeignKey(ImportRun, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # Provenance only, and import runs are never deleted: no constraint, which
+    # saves a deferred check per row at the commit of a million-row import.
+    run = models.ForeignKey(
+        ImportRun, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     child = models.ForeignKey(
         Child,
         on_delete=models.SET_NULL,
@@ -461,6 +474,7 @@ class Enrolment(models.Model):
         blank=True,
         related_name="enrolments",
         db_index=False,
+        db_constraint=False,
     )
     match_method = models.CharField(
         max_length=8, choices=MatchMethod.choices, blank=True, default=MatchMethod.NONE
@@ -580,8 +594,11 @@ class ChildYear(models.Model):
     """
 
     academic_year = models.PositiveSmallIntegerField()
-    # The unique (child, year) index serves the foreign key too.
-    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="years", db_index=False)
+    # The unique (child, year) index serves the foreign key. Rewritten whole by
+    # every find_unreached from rows it has just read: no constraint to check.
+    child = models.ForeignKey(
+        Child, on_delete=models.CASCADE, related_name="years", db_index=False, db_constraint=False
+    )
     status = models.CharField(max_length=14, choices=ChildStatus.choices)
     age = models.PositiveSmallIntegerField()
     compulsory = models.BooleanField(help_text=_("Aged 6-15: compulsory education"))

@@ -7,301 +7,853 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('field', '0001_initial'),
-        ('geo', '0003_grid_cells'),
+        ("field", "0001_initial"),
+        ("geo", "0003_grid_cells"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Child',
+            name="Child",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=64, unique=True)),
-                ('national_id', models.CharField(blank=True, max_length=14)),
-                ('id_kind', models.CharField(choices=[('thai_id', 'Thai national ID'), ('non_thai_id', 'Non-Thai national ID'), ('g_code', 'School G code'), ('blank', 'Blank'), ('invalid', 'Invalid')], max_length=12)),
-                ('title', models.CharField(blank=True, max_length=40)),
-                ('first_name', models.CharField(max_length=100)),
-                ('last_name', models.CharField(blank=True, max_length=100)),
-                ('name_key', models.CharField(max_length=200)),
-                ('sex', models.CharField(blank=True, choices=[('M', 'Male'), ('F', 'Female'), ('', 'Not given')], max_length=1)),
-                ('birth_date', models.DateField()),
-                ('nationality', models.CharField(blank=True, max_length=60)),
-                ('digest', models.CharField(max_length=32)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=64, unique=True)),
+                ("national_id", models.CharField(blank=True, max_length=14)),
+                (
+                    "id_kind",
+                    models.CharField(
+                        choices=[
+                            ("thai_id", "Thai national ID"),
+                            ("non_thai_id", "Non-Thai national ID"),
+                            ("g_code", "School G code"),
+                            ("blank", "Blank"),
+                            ("invalid", "Invalid"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=40)),
+                ("first_name", models.CharField(max_length=100)),
+                ("last_name", models.CharField(blank=True, max_length=100)),
+                ("name_key", models.CharField(max_length=200)),
+                (
+                    "sex",
+                    models.CharField(
+                        blank=True,
+                        choices=[("M", "Male"), ("F", "Female"), ("", "Not given")],
+                        max_length=1,
+                    ),
+                ),
+                ("birth_date", models.DateField()),
+                ("nationality", models.CharField(blank=True, max_length=60)),
+                ("digest", models.CharField(max_length=32)),
             ],
         ),
         migrations.CreateModel(
-            name='Case',
+            name="Case",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('never_enrolled', 'Never enrolled'), ('dropped_out', 'Dropped out'), ('at_risk', 'At risk')], max_length=14)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed')], default='open', max_length=6)),
-                ('academic_year', models.PositiveSmallIntegerField(help_text='The year it was opened for')),
-                ('opened_at', models.DateTimeField()),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('close_reason', models.CharField(blank=True, choices=[('found_enrolled', 'Found enrolled'), ('finished_school', 'Finished school'), ('out_of_window', 'Outside the age window')], max_length=16)),
-                ('note', models.TextField(blank=True)),
-                ('child', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='field.child')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("never_enrolled", "Never enrolled"),
+                            ("dropped_out", "Dropped out"),
+                            ("at_risk", "At risk"),
+                        ],
+                        max_length=14,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("closed", "Closed")],
+                        default="open",
+                        max_length=6,
+                    ),
+                ),
+                (
+                    "academic_year",
+                    models.PositiveSmallIntegerField(help_text="The year it was opened for"),
+                ),
+                ("opened_at", models.DateTimeField()),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "close_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("found_enrolled", "Found enrolled"),
+                            ("finished_school", "Finished school"),
+                            ("out_of_window", "Outside the age window"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                (
+                    "child",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="field.child",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ChildYear',
+            name="ChildYear",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('academic_year', models.PositiveSmallIntegerField()),
-                ('status', models.CharField(choices=[('enrolled', 'Enrolled'), ('dropped_out', 'Dropped out'), ('never_enrolled', 'Never enrolled'), ('graduated', 'Finished school'), ('review', 'Waiting for a match review')], max_length=14)),
-                ('age', models.PositiveSmallIntegerField()),
-                ('compulsory', models.BooleanField(help_text='Aged 6-15: compulsory education')),
-                ('child', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='years', to='field.child')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("academic_year", models.PositiveSmallIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("enrolled", "Enrolled"),
+                            ("dropped_out", "Dropped out"),
+                            ("never_enrolled", "Never enrolled"),
+                            ("graduated", "Finished school"),
+                            ("review", "Waiting for a match review"),
+                        ],
+                        max_length=14,
+                    ),
+                ),
+                ("age", models.PositiveSmallIntegerField()),
+                ("compulsory", models.BooleanField(help_text="Aged 6-15: compulsory education")),
+                (
+                    "child",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="years",
+                        to="field.child",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Household',
+            name="Household",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=255, unique=True)),
-                ('house_no', models.CharField(blank=True, max_length=40)),
-                ('moo', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('address', models.CharField(help_text='As the registry wrote it', max_length=400)),
-                ('point', django.contrib.gis.db.models.fields.PointField(blank=True, null=True, spatial_index=False, srid=4326)),
-                ('precision', models.CharField(choices=[('field_gps', 'Field GPS'), ('given', 'Given coordinates'), ('village', 'Village point'), ('tambon', 'Inside the tambon'), ('unresolved', 'Unresolved')], default='unresolved', max_length=10)),
-                ('given_point', django.contrib.gis.db.models.fields.PointField(blank=True, null=True, spatial_index=False, srid=4326)),
-                ('located_at', models.DateTimeField(blank=True, null=True)),
-                ('subdistrict', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='households', to='geo.subdistrict')),
-                ('village', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='households', to='geo.village')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=255, unique=True)),
+                ("house_no", models.CharField(blank=True, max_length=40)),
+                ("moo", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("address", models.CharField(help_text="As the registry wrote it", max_length=400)),
+                (
+                    "point",
+                    django.contrib.gis.db.models.fields.PointField(
+                        blank=True, null=True, spatial_index=False, srid=4326
+                    ),
+                ),
+                (
+                    "precision",
+                    models.CharField(
+                        choices=[
+                            ("field_gps", "Field GPS"),
+                            ("given", "Given coordinates"),
+                            ("village", "Village point"),
+                            ("tambon", "Inside the tambon"),
+                            ("unresolved", "Unresolved"),
+                        ],
+                        default="unresolved",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "given_point",
+                    django.contrib.gis.db.models.fields.PointField(
+                        blank=True, null=True, spatial_index=False, srid=4326
+                    ),
+                ),
+                ("located_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "subdistrict",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="households",
+                        to="geo.subdistrict",
+                    ),
+                ),
+                (
+                    "village",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="households",
+                        to="geo.village",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='child',
-            name='household',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='children', to='field.household'),
+            model_name="child",
+            name="household",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="children",
+                to="field.household",
+            ),
         ),
         migrations.CreateModel(
-            name='ImportRun',
+            name="ImportRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('population', 'Population registry'), ('enrolment', 'Enrolment register'), ('schools', 'Schools'), ('villages', 'Villages')], max_length=12)),
-                ('affiliation', models.CharField(blank=True, choices=[('obec', 'สพฐ.'), ('lao', 'อปท.'), ('opec', 'สช.'), ('bpp', 'ตชด.'), ('onab', 'พศ.'), ('bma', 'กทม.'), ('nfe', 'กศน.'), ('ovec', 'อาชีวะ')], max_length=4)),
-                ('file_name', models.CharField(max_length=255)),
-                ('sha256', models.CharField(max_length=64)),
-                ('size', models.BigIntegerField(default=0)),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('reading', 'Reading'), ('applying', 'Saving'), ('done', 'Done'), ('failed', 'Refused')], default='reading', max_length=10)),
-                ('rows_read', models.PositiveIntegerField(default=0)),
-                ('bytes_read', models.BigIntegerField(default=0)),
-                ('imported', models.PositiveIntegerField(default=0)),
-                ('unchanged', models.PositiveIntegerField(default=0)),
-                ('rejected', models.PositiveIntegerField(default=0)),
-                ('duplicates', models.PositiveIntegerField(default=0)),
-                ('unresolved', models.PositiveIntegerField(default=0)),
-                ('warnings', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True, help_text='Why the whole file was refused')),
-                ('by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("population", "Population registry"),
+                            ("enrolment", "Enrolment register"),
+                            ("schools", "Schools"),
+                            ("villages", "Villages"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "affiliation",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("obec", "สพฐ."),
+                            ("lao", "อปท."),
+                            ("opec", "สช."),
+                            ("bpp", "ตชด."),
+                            ("onab", "พศ."),
+                            ("bma", "กทม."),
+                            ("nfe", "กศน."),
+                            ("ovec", "อาชีวะ"),
+                        ],
+                        max_length=4,
+                    ),
+                ),
+                ("file_name", models.CharField(max_length=255)),
+                ("sha256", models.CharField(max_length=64)),
+                ("size", models.BigIntegerField(default=0)),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("reading", "Reading"),
+                            ("applying", "Saving"),
+                            ("done", "Done"),
+                            ("failed", "Refused"),
+                        ],
+                        default="reading",
+                        max_length=10,
+                    ),
+                ),
+                ("rows_read", models.PositiveIntegerField(default=0)),
+                ("bytes_read", models.BigIntegerField(default=0)),
+                ("imported", models.PositiveIntegerField(default=0)),
+                ("unchanged", models.PositiveIntegerField(default=0)),
+                ("rejected", models.PositiveIntegerField(default=0)),
+                ("duplicates", models.PositiveIntegerField(default=0)),
+                ("unresolved", models.PositiveIntegerField(default=0)),
+                ("warnings", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True, help_text="Why the whole file was refused")),
+                (
+                    "by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-pk'],
+                "ordering": ["-started_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='ImportProblem',
+            name="ImportProblem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('row', models.PositiveIntegerField(help_text='As the sender sees it: the header is row 1')),
-                ('field', models.CharField(blank=True, max_length=40)),
-                ('severity', models.CharField(choices=[('error', 'Row rejected'), ('warning', 'Row kept, with a problem')], max_length=7)),
-                ('reason', models.TextField()),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='problems', to='field.importrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "row",
+                    models.PositiveIntegerField(
+                        help_text="As the sender sees it: the header is row 1"
+                    ),
+                ),
+                ("field", models.CharField(blank=True, max_length=40)),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[
+                            ("error", "Row rejected"),
+                            ("warning", "Row kept, with a problem"),
+                        ],
+                        max_length=7,
+                    ),
+                ),
+                ("reason", models.TextField()),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="problems",
+                        to="field.importrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'row', 'pk'],
+                "ordering": ["run", "row", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Enrolment',
+            name="Enrolment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('affiliation', models.CharField(choices=[('obec', 'สพฐ.'), ('lao', 'อปท.'), ('opec', 'สช.'), ('bpp', 'ตชด.'), ('onab', 'พศ.'), ('bma', 'กทม.'), ('nfe', 'กศน.'), ('ovec', 'อาชีวะ')], max_length=4)),
-                ('academic_year', models.PositiveSmallIntegerField(help_text='Buddhist era')),
-                ('key', models.CharField(max_length=64)),
-                ('national_id', models.CharField(blank=True, max_length=14)),
-                ('id_kind', models.CharField(choices=[('thai_id', 'Thai national ID'), ('non_thai_id', 'Non-Thai national ID'), ('g_code', 'School G code'), ('blank', 'Blank'), ('invalid', 'Invalid')], max_length=12)),
-                ('first_name', models.CharField(max_length=100)),
-                ('last_name', models.CharField(blank=True, max_length=100)),
-                ('name_key', models.CharField(max_length=200)),
-                ('birth_date', models.DateField(blank=True, null=True)),
-                ('school_code', models.CharField(blank=True, max_length=12)),
-                ('school_name', models.CharField(blank=True, max_length=200)),
-                ('grade', models.CharField(blank=True, max_length=20)),
-                ('status', models.CharField(choices=[('studying', 'Studying'), ('graduated', 'Graduated'), ('moved', 'Moved'), ('left', 'Left')], max_length=10)),
-                ('digest', models.CharField(max_length=32)),
-                ('match_method', models.CharField(blank=True, choices=[('', 'Not matched'), ('id', 'National ID'), ('name', 'Name, birth date and area'), ('review', 'Waiting for a coordinator'), ('reviewed', 'Chosen by a coordinator')], default='', max_length=8)),
-                ('match_score', models.FloatField(blank=True, null=True)),
-                ('child', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='enrolments', to='field.child')),
-                ('school', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='enrolments', to='field.school')),
-                ('run', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='field.importrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "affiliation",
+                    models.CharField(
+                        choices=[
+                            ("obec", "สพฐ."),
+                            ("lao", "อปท."),
+                            ("opec", "สช."),
+                            ("bpp", "ตชด."),
+                            ("onab", "พศ."),
+                            ("bma", "กทม."),
+                            ("nfe", "กศน."),
+                            ("ovec", "อาชีวะ"),
+                        ],
+                        max_length=4,
+                    ),
+                ),
+                ("academic_year", models.PositiveSmallIntegerField(help_text="Buddhist era")),
+                ("key", models.CharField(max_length=64)),
+                ("national_id", models.CharField(blank=True, max_length=14)),
+                (
+                    "id_kind",
+                    models.CharField(
+                        choices=[
+                            ("thai_id", "Thai national ID"),
+                            ("non_thai_id", "Non-Thai national ID"),
+                            ("g_code", "School G code"),
+                            ("blank", "Blank"),
+                            ("invalid", "Invalid"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("first_name", models.CharField(max_length=100)),
+                ("last_name", models.CharField(blank=True, max_length=100)),
+                ("name_key", models.CharField(max_length=200)),
+                ("birth_date", models.DateField(blank=True, null=True)),
+                ("school_code", models.CharField(blank=True, max_length=12)),
+                ("school_name", models.CharField(blank=True, max_length=200)),
+                ("grade", models.CharField(blank=True, max_length=20)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("studying", "Studying"),
+                            ("graduated", "Graduated"),
+                            ("moved", "Moved"),
+                            ("left", "Left"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("digest", models.CharField(max_length=32)),
+                (
+                    "match_method",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "Not matched"),
+                            ("id", "National ID"),
+                            ("name", "Name, birth date and area"),
+                            ("review", "Waiting for a coordinator"),
+                            ("reviewed", "Chosen by a coordinator"),
+                        ],
+                        default="",
+                        max_length=8,
+                    ),
+                ),
+                ("match_score", models.FloatField(blank=True, null=True)),
+                (
+                    "child",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="enrolments",
+                        to="field.child",
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="enrolments",
+                        to="field.school",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="field.importrun",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='child',
-            name='run',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='field.importrun'),
+            model_name="child",
+            name="run",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="field.importrun",
+            ),
         ),
         migrations.CreateModel(
-            name='MatchReview',
+            name="MatchReview",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('candidates', models.JSONField(help_text='[{"child": id, "score": 0-100}], best first')),
-                ('status', models.CharField(choices=[('open', 'Waiting'), ('confirmed', 'Same child'), ('rejected', 'None of them')], default='open', max_length=9)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField()),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('enrolment', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='review', to='field.enrolment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "candidates",
+                    models.JSONField(help_text='[{"child": id, "score": 0-100}], best first'),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Waiting"),
+                            ("confirmed", "Same child"),
+                            ("rejected", "None of them"),
+                        ],
+                        default="open",
+                        max_length=9,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "enrolment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="review",
+                        to="field.enrolment",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Reconciliation',
+            name="Reconciliation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('academic_year', models.PositiveSmallIntegerField()),
-                ('reference_date', models.DateField()),
-                ('min_age', models.PositiveSmallIntegerField()),
-                ('max_age', models.PositiveSmallIntegerField()),
-                ('at', models.DateTimeField()),
-                ('counts', models.JSONField()),
-                ('by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("academic_year", models.PositiveSmallIntegerField()),
+                ("reference_date", models.DateField()),
+                ("min_age", models.PositiveSmallIntegerField()),
+                ("max_age", models.PositiveSmallIntegerField()),
+                ("at", models.DateTimeField()),
+                ("counts", models.JSONField()),
+                (
+                    "by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-pk'],
+                "ordering": ["-at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Visit',
+            name="Visit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('point', django.contrib.gis.db.models.fields.PointField(blank=True, null=True, srid=4326)),
-                ('outcome', models.CharField(choices=[('found_at_address', 'Found at the address'), ('found_elsewhere', 'Found elsewhere'), ('moved_away', 'Moved away'), ('not_found', 'Not found'), ('deceased', 'Deceased'), ('already_enrolled', 'Found already enrolled'), ('duplicate', 'Duplicate record')], max_length=16)),
-                ('note', models.TextField(blank=True)),
-                ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='visits', to='field.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                (
+                    "point",
+                    django.contrib.gis.db.models.fields.PointField(
+                        blank=True, null=True, srid=4326
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("found_at_address", "Found at the address"),
+                            ("found_elsewhere", "Found elsewhere"),
+                            ("moved_away", "Moved away"),
+                            ("not_found", "Not found"),
+                            ("deceased", "Deceased"),
+                            ("already_enrolled", "Found already enrolled"),
+                            ("duplicate", "Duplicate record"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                (
+                    "by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="visits",
+                        to="field.case",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['case', 'at'],
+                "ordering": ["case", "at"],
             },
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['status', 'kind'], name='field_case_status_4906d7_idx'),
+            model_name="case",
+            index=models.Index(fields=["status", "kind"], name="field_case_status_4906d7_idx"),
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('child',), name='case_one_open_per_child'),
+            model_name="case",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "open")),
+                fields=("child",),
+                name="case_one_open_per_child",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['never_enrolled', 'dropped_out', 'at_risk'])), name='case_kind_valid'),
+            model_name="case",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["never_enrolled", "dropped_out", "at_risk"])),
+                name="case_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'open'), ('closed_at__isnull', True), ('close_reason', '')), models.Q(('status', 'closed'), ('closed_at__isnull', False), ('close_reason__in', ['found_enrolled', 'finished_school', 'out_of_window'])), _connector='OR'), name='case_closed_has_reason'),
+            model_name="case",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "open"), ("closed_at__isnull", True), ("close_reason", "")),
+                    models.Q(
+                        ("status", "closed"),
+                        ("closed_at__isnull", False),
+                        (
+                            "close_reason__in",
+                            ["found_enrolled", "finished_school", "out_of_window"],
+                        ),
+                    ),
+                    _connector="OR",
+                ),
+                name="case_closed_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='childyear',
-            constraint=models.UniqueConstraint(fields=('child', 'academic_year'), name='childyear_unique'),
+            model_name="childyear",
+            constraint=models.UniqueConstraint(
+                fields=("child", "academic_year"), name="childyear_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='childyear',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['enrolled', 'dropped_out', 'never_enrolled', 'graduated', 'review'])), name='childyear_status_valid'),
+            model_name="childyear",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        ["enrolled", "dropped_out", "never_enrolled", "graduated", "review"],
+                    )
+                ),
+                name="childyear_status_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='household',
-            index=models.Index(fields=['subdistrict', 'precision'], name='field_house_subdist_520aec_idx'),
+            model_name="household",
+            index=models.Index(
+                fields=["subdistrict", "precision"], name="field_house_subdist_520aec_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='household',
-            constraint=models.CheckConstraint(condition=models.Q(('precision__in', ['field_gps', 'given', 'village', 'tambon', 'unresolved'])), name='household_precision_valid'),
+            model_name="household",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("precision__in", ["field_gps", "given", "village", "tambon", "unresolved"])
+                ),
+                name="household_precision_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='household',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('point__isnull', True), ('precision', 'unresolved')), models.Q(models.Q(('precision', 'unresolved'), _negated=True), ('point__isnull', False)), _connector='OR'), name='household_point_iff_resolved'),
+            model_name="household",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("point__isnull", True), ("precision", "unresolved")),
+                    models.Q(
+                        models.Q(("precision", "unresolved"), _negated=True),
+                        ("point__isnull", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="household_point_iff_resolved",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='importrun',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['population', 'enrolment', 'schools', 'villages'])), name='importrun_kind'),
+            model_name="importrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("kind__in", ["population", "enrolment", "schools", "villages"])
+                ),
+                name="importrun_kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='importrun',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['reading', 'applying', 'done', 'failed'])), name='importrun_status'),
+            model_name="importrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["reading", "applying", "done", "failed"])),
+                name="importrun_status",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='importrun',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('affiliation__in', ['obec', 'lao', 'opec', 'bpp', 'onab', 'bma', 'nfe', 'ovec']), ('kind', 'enrolment')), models.Q(models.Q(('kind', 'enrolment'), _negated=True), ('affiliation', '')), _connector='OR'), name='importrun_affiliation_for_enrolment'),
+            model_name="importrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        (
+                            "affiliation__in",
+                            ["obec", "lao", "opec", "bpp", "onab", "bma", "nfe", "ovec"],
+                        ),
+                        ("kind", "enrolment"),
+                    ),
+                    models.Q(models.Q(("kind", "enrolment"), _negated=True), ("affiliation", "")),
+                    _connector="OR",
+                ),
+                name="importrun_affiliation_for_enrolment",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='importrun',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'failed'), _negated=True), models.Q(('error', ''), _negated=True), _connector='OR'), name='importrun_failed_has_error'),
+            model_name="importrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "failed"), _negated=True),
+                    models.Q(("error", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="importrun_failed_has_error",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='importproblem',
-            constraint=models.CheckConstraint(condition=models.Q(('severity__in', ['error', 'warning'])), name='importproblem_severity'),
+            model_name="importproblem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("severity__in", ["error", "warning"])),
+                name="importproblem_severity",
+            ),
         ),
         migrations.AddIndex(
-            model_name='enrolment',
-            index=models.Index(fields=['child', 'academic_year'], name='field_enrol_child_i_1a217d_idx'),
+            model_name="enrolment",
+            index=models.Index(
+                fields=["child", "academic_year"], name="field_enrol_child_i_1a217d_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.UniqueConstraint(fields=('affiliation', 'academic_year', 'key'), name='enrolment_unique_row'),
+            model_name="enrolment",
+            constraint=models.UniqueConstraint(
+                fields=("affiliation", "academic_year", "key"), name="enrolment_unique_row"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.CheckConstraint(condition=models.Q(('affiliation__in', ['obec', 'lao', 'opec', 'bpp', 'onab', 'bma', 'nfe', 'ovec'])), name='enrolment_affiliation'),
+            model_name="enrolment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "affiliation__in",
+                        ["obec", "lao", "opec", "bpp", "onab", "bma", "nfe", "ovec"],
+                    )
+                ),
+                name="enrolment_affiliation",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['studying', 'graduated', 'moved', 'left'])), name='enrolment_status_valid'),
+            model_name="enrolment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["studying", "graduated", "moved", "left"])),
+                name="enrolment_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.CheckConstraint(condition=models.Q(('id_kind__in', ['thai_id', 'non_thai_id', 'g_code', 'blank', 'invalid'])), name='enrolment_id_kind_valid'),
+            model_name="enrolment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("id_kind__in", ["thai_id", "non_thai_id", "g_code", "blank", "invalid"])
+                ),
+                name="enrolment_id_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.CheckConstraint(condition=models.Q(('academic_year__gte', 2500), ('academic_year__lte', 2700)), name='enrolment_year_buddhist_era'),
+            model_name="enrolment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("academic_year__gte", 2500), ("academic_year__lte", 2700)),
+                name="enrolment_year_buddhist_era",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.CheckConstraint(condition=models.Q(('match_method__in', ['', 'id', 'name', 'review', 'reviewed'])), name='enrolment_match_method'),
+            model_name="enrolment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("match_method__in", ["", "id", "name", "review", "reviewed"])),
+                name="enrolment_match_method",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('child__isnull', False), ('match_method__in', ['id', 'name', 'reviewed'])), models.Q(('child__isnull', True), ('match_method__in', ['', 'review', 'reviewed'])), _connector='OR'), name='enrolment_match_consistent'),
+            model_name="enrolment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("child__isnull", False), ("match_method__in", ["id", "name", "reviewed"])
+                    ),
+                    models.Q(
+                        ("child__isnull", True), ("match_method__in", ["", "review", "reviewed"])
+                    ),
+                    _connector="OR",
+                ),
+                name="enrolment_match_consistent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='child',
-            constraint=models.CheckConstraint(condition=models.Q(('id_kind__in', ['thai_id', 'non_thai_id', 'g_code', 'blank', 'invalid'])), name='child_id_kind_valid'),
+            model_name="child",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("id_kind__in", ["thai_id", "non_thai_id", "g_code", "blank", "invalid"])
+                ),
+                name="child_id_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='child',
-            constraint=models.CheckConstraint(condition=models.Q(('sex__in', ['M', 'F', ''])), name='child_sex_valid'),
+            model_name="child",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("sex__in", ["M", "F", ""])), name="child_sex_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='matchreview',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['open', 'confirmed', 'rejected'])), name='matchreview_status_valid'),
+            model_name="matchreview",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["open", "confirmed", "rejected"])),
+                name="matchreview_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='matchreview',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('decided_at__isnull', True), ('status', 'open')), models.Q(models.Q(('status', 'open'), _negated=True), ('decided_at__isnull', False)), _connector='OR'), name='matchreview_decided_when_closed'),
+            model_name="matchreview",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("decided_at__isnull", True), ("status", "open")),
+                    models.Q(
+                        models.Q(("status", "open"), _negated=True), ("decided_at__isnull", False)
+                    ),
+                    _connector="OR",
+                ),
+                name="matchreview_decided_when_closed",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reconciliation',
-            constraint=models.CheckConstraint(condition=models.Q(('min_age__lte', models.F('max_age'))), name='recon_window'),
+            model_name="reconciliation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("min_age__lte", models.F("max_age"))), name="recon_window"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visit',
-            constraint=models.CheckConstraint(condition=models.Q(('outcome__in', ['found_at_address', 'found_elsewhere', 'moved_away', 'not_found', 'deceased', 'already_enrolled', 'duplicate'])), name='visit_outcome_valid'),
+            model_name="visit",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "outcome__in",
+                        [
+                            "found_at_address",
+                            "found_elsewhere",
+                            "moved_away",
+                            "not_found",
+                            "deceased",
+                            "already_enrolled",
+                            "duplicate",
+                        ],
+                    )
+                ),
+                name="visit_outcome_valid",
+            ),
         ),
     ]

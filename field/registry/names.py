@@ -76,6 +76,7 @@ _SEXES: Final = {
 }
 
 
+@lru_cache(maxsize=65536)
 def split_title(name: str) -> tuple[str, str]:
     """(title, name) for a name that may start with a title: "ด.ช.สมชาย" ->
     ("ด.ช.", "สมชาย"). An English title counts only as a word of its own."""
@@ -109,6 +110,9 @@ def name_key(first_name: str, last_name: str) -> str:
 
 def read_sex(raw: str) -> str | None:
     """ "M", "F", "" for blank, or None for a value that is not a sex."""
+    found = _SEXES.get(raw)
+    if found is not None:
+        return found
     text = raw.strip().rstrip(".").casefold()
     if not text:
         return ""

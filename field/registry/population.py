@@ -10,6 +10,7 @@ is never dropped for an address problem.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
@@ -174,7 +175,12 @@ def _in_thailand(lon: float, lat: float) -> bool:
     return THAILAND_LON[0] <= lon <= THAILAND_LON[1] and THAILAND_LAT[0] <= lat <= THAILAND_LAT[1]
 
 
+_PLAIN_HOUSE_NO = re.compile(r"[0-9]+(?:/[0-9]+)?")
+
+
 def read_house_no(raw: str) -> str:
+    if _PLAIN_HOUSE_NO.fullmatch(raw):
+        return raw  # "12", "33/1": nine rows in ten
     text = raw.translate(THAI_DIGITS).strip()
     for prefix in ("บ้านเลขที่", "เลขที่"):
         if text.startswith(prefix):
@@ -309,6 +315,17 @@ class PopulationReader:
 
 
 def _address_text(cells: list[str], house_no: str) -> str:
+    moo, sub, dist, prov, post = (cells[i] for i in (_MOO, _SUB, _DIST, _PROV, _POST))
+    if (
+        moo
+        and sub
+        and dist
+        and prov
+        and not (moo + sub + dist + prov).startswith(_LEVEL_WORDS)
+        and not any(v.startswith(_LEVEL_WORDS) for v in (sub, dist, prov))
+    ):
+        # The usual row: every part given, none with its level word.
+        return f"{house_no} ม.{moo} ต.{sub} อ.{dist} จ.{prov} {post}".strip()
     parts = [house_no]
     for index, mark in ((_MOO, "ม."), (_SUB, "ต."), (_DIST, "อ."), (_PROV, "จ.")):
         value = cells[index]

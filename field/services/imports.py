@@ -134,9 +134,16 @@ def copy_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[object
     buffer = io.StringIO()
     write = buffer.write
     for row in rows:
-        line = "\t".join([_NULL if v is None else str(v) for v in row])
-        # Values with a tab, newline or backslash are rare; only they pay for escaping.
-        if line.count("\t") != width - 1 or "\\" in line or "\n" in line or "\r" in line:
+        values = [_NULL if v is None else str(v) for v in row]
+        line = "\t".join(values)
+        # Values with a tab, newline or backslash are rare; only they pay for
+        # escaping. The NULL markers are the backslashes that are expected.
+        if (
+            line.count("\t") != width - 1
+            or line.count("\\") != values.count(_NULL)
+            or "\n" in line
+            or "\r" in line
+        ):
             line = "\t".join([_NULL if v is None else str(v).translate(_COPY_ESCAPES) for v in row])
         write(line)
         write("\n")
@@ -292,9 +299,12 @@ def _stage(
 
 def _duplicates(stage: str, key: str, digest: str) -> list[tuple[str, list[int], list[str]]]:
     with connection.cursor() as cursor:
+        # Digests only for the repeated keys: md5 over every row costs seconds.
         cursor.execute(
-            f"SELECT {key}, array_agg(row ORDER BY row), array_agg({digest} ORDER BY row) "  # noqa: S608
-            f"FROM {stage} s GROUP BY {key} HAVING count(*) > 1"
+            f"WITH repeated AS (SELECT {key} AS k FROM {stage} s "  # noqa: S608
+            f"GROUP BY {key} HAVING count(*) > 1) "
+            f"SELECT {key}, array_agg(row ORDER BY row), array_agg({digest} ORDER BY row) "
+            f"FROM {stage} s JOIN repeated ON repeated.k = {key} GROUP BY {key}"
         )
         return list(cursor.fetchall())
 

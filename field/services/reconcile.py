@@ -40,7 +40,7 @@ from field.models import (
     ReviewStatus,
 )
 from field.registry.enrolment import BE_OFFSET, FINAL_GRADES
-from field.registry.matching import Candidate, Decision, Unmatched, match_all, needed_dates
+from field.registry.matching import Candidate, Decision, Unmatched, decide, swapped
 from field.services.imports import copy_rows, timed
 
 # The Thai academic year opens in mid-May; ages are counted on that day.
@@ -129,24 +129,64 @@ def _match_by_name(cursor: Any, year: int, now: dt.datetime) -> tuple[int, int]:
     rows = [Unmatched(*r) for r in cursor.fetchall()]
     if not rows:
         return 0, 0
-    cursor.execute(
-        """
-        SELECT c.birth_date, c.id, c.name_key, c.national_id, c.id_kind,
-               coalesce(h.subdistrict_id, '')
-        FROM field_child c JOIN field_household h ON h.id = c.household_id
-        WHERE c.birth_date = ANY(%s)
-        """,
-        [sorted(needed_dates(rows))],
-    )
-    by_date: dict[dt.date, list[Candidate]] = defaultdict(list)
-    for born, *rest in cursor.fetchall():
-        by_date[born].append(Candidate(*rest))
-    decisions = match_all(rows, by_date)
+    pools = _candidate_pools(cursor, rows)
+    decisions = [d for d in (decide(row, pools.get(row.row, {})) for row in rows) if d is not None]
     matches = [d for d in decisions if d.outcome == "match"]
     reviews = [d for d in decisions if d.outcome == "review"]
     _save_matches(cursor, matches)
     _save_reviews(cursor, reviews, now)
     return len(matches), len(reviews)
+
+
+def _candidate_pools(
+    cursor: Any, rows: list[Unmatched]
+) -> dict[int, dict[dt.date, list[Candidate]]]:
+    """The children each row could be, by birth date, found by the database.
+
+    Blocking: born on the row's date or with day and month swapped, and the
+    first or the last name the same (in either order; names are compared as
+    keys, so titles, spacing and typing slips do not count). A true match fails
+    that only with both names misspelt; the pairs to score fall from about 300
+    per row to one or two (the first letters alone left 30: Thai names share
+    few initial letters).
+    """
+    cursor.execute(
+        "CREATE TEMPORARY TABLE takhai_unmatched (id bigint, born date, swapped date, "
+        "first_name text, last_name text) ON COMMIT DROP"
+    )
+    copy_rows(
+        "takhai_unmatched",
+        ("id", "born", "swapped", "first_name", "last_name"),
+        [
+            (
+                r.row,
+                r.birth_date,
+                swapped(r.birth_date),
+                r.name_key.partition(" ")[0],
+                r.name_key.partition(" ")[2],
+            )
+            for r in rows
+        ],
+    )
+    cursor.execute("ANALYZE takhai_unmatched")
+    # Two equi-joins, not one join on "born OR swapped", which PostgreSQL can
+    # only run as a nested loop over every child.
+    shared_name = (
+        "(split_part(c.name_key, ' ', 1) IN (u.first_name, u.last_name)"
+        " OR split_part(c.name_key, ' ', 2) IN (u.first_name, u.last_name))"
+    )
+    pick = (
+        "SELECT u.id, c.birth_date, c.id, c.name_key, c.national_id, c.id_kind, "  # noqa: S608
+        "coalesce(h.subdistrict_id, '') FROM takhai_unmatched u "
+        "JOIN field_child c ON c.birth_date = u.{day} "
+        "JOIN field_household h ON h.id = c.household_id WHERE " + shared_name
+    )
+    cursor.execute(pick.format(day="born") + " UNION ALL " + pick.format(day="swapped"))
+    pools: dict[int, dict[dt.date, list[Candidate]]] = defaultdict(lambda: defaultdict(list))
+    for row, born, *rest in cursor.fetchall():
+        pools[row][born].append(Candidate(*rest))
+    cursor.execute("DROP TABLE takhai_unmatched")
+    return pools
 
 
 def _save_matches(cursor: Any, matches: list[Decision]) -> None:
