@@ -104,6 +104,10 @@ class School(models.Model):
     subdistrict = models.ForeignKey(
         Subdistrict, on_delete=models.PROTECT, null=True, blank=True, related_name="schools"
     )
+    # The nearest village point of its tambon: where the school's pupils' home visits start.
+    village = models.ForeignKey(
+        Village, on_delete=models.SET_NULL, null=True, blank=True, related_name="schools"
+    )
 
     class Meta:
         ordering = ["code"]
@@ -678,6 +682,14 @@ class Visit(models.Model):
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField()
     point = models.PointField(srid=4326, null=True, blank=True)
+    # Where the GPS fix fell (reverse geocoded when recorded); both empty for a
+    # point in no tambon (the sea, across a border), which is kept as recorded.
+    subdistrict = models.ForeignKey(
+        Subdistrict, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    village = models.ForeignKey(
+        Village, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     outcome = models.CharField(max_length=16, choices=SearchOutcome.choices)
     note = models.TextField(blank=True)
 

@@ -241,6 +241,28 @@ def locate(lon: float, lat: float) -> Location | None:
     return locate_points([(lon, lat)])[0]
 
 
+def nearest_village_sql(subdistrict: str, point: str) -> str:
+    """SQL: the code of the village of tambon ``subdistrict`` (an SQL expression)
+    nearest to ``point`` (an SQL expression), or NULL when it has none.
+
+    A point's village, by the rule the coordinators use: the nearest village
+    point of its own tambon (DOPA publishes village points, not areas). Both
+    arguments must be trusted SQL, never user input.
+    """
+    return (
+        f"(SELECT v.code FROM {Village._meta.db_table} v "  # noqa: S608
+        f"WHERE v.subdistrict_id = {subdistrict} ORDER BY v.point <-> {point} LIMIT 1)"
+    )
+
+
+def village_at(subdistrict: str, lon: float, lat: float) -> str | None:
+    point = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {nearest_village_sql('%s', point)}", [subdistrict, lon, lat])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def children_of(code: str) -> QuerySet[Any]:
     """The areas one level below an area: provinces for "", districts of a province,
     tambons of a district, villages of a tambon."""

@@ -25,6 +25,7 @@ from field.models import (
     SearchOutcome,
     Visit,
 )
+from geo.selectors import locate, village_at
 
 
 class ReviewError(Exception):
@@ -47,9 +48,24 @@ def visit_record(
         raise ValueError("a visit's time must be timezone-aware")
     if point is not None and point.srid not in (None, 4326):
         raise ValueError(f"GPS points are EPSG:4326, got {point.srid}")
+    subdistrict: str | None = None
+    village: str | None = None
     if point is not None:
         point.srid = 4326
-    visit = Visit.objects.create(case=case, by=by, at=at, point=point, outcome=outcome, note=note)
+        place = locate(point.x, point.y)
+        if place is not None:
+            subdistrict = place.subdistrict.code
+            village = village_at(subdistrict, point.x, point.y)
+    visit = Visit.objects.create(
+        case=case,
+        by=by,
+        at=at,
+        point=point,
+        subdistrict_id=subdistrict,
+        village_id=village,
+        outcome=outcome,
+        note=note,
+    )
     if point is not None and outcome == SearchOutcome.FOUND_AT_ADDRESS:
         Household.objects.filter(pk=case.child.household_id).update(
             point=point, precision=Precision.FIELD_GPS, located_at=at

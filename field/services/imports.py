@@ -65,7 +65,7 @@ from field.registry.tables import (
     open_table,
 )
 from geo.models import Subdistrict
-from geo.selectors import locate_points, subdistrict_at_sql
+from geo.selectors import locate_points, nearest_village_sql, subdistrict_at_sql
 
 logger = logging.getLogger(__name__)
 
@@ -752,23 +752,31 @@ def _apply_schools(stage: str, problems: list[Problem]) -> dict[str, int]:
             "AND row NOT IN (SELECT row FROM takhai_located)"
         )
         cursor.execute("DROP TABLE takhai_located")
+        village = nearest_village_sql("s.subdistrict", "p.point")
         cursor.execute(
             f"""
-            WITH up AS (
+            WITH placed AS (
+                SELECT s.*, p.point,
+                    CASE WHEN p.point IS NOT NULL AND s.subdistrict IS NOT NULL
+                        THEN {village} END AS village
+                FROM {stage} s, LATERAL (SELECT CASE WHEN s.lon IS NOT NULL
+                    THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END AS point) p
+            ),
+            up AS (
                 INSERT INTO field_school (code, name, affiliation, levels, students, point,
-                    subdistrict_id)
-                SELECT code, name, affiliation, levels, students,
-                    CASE WHEN lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
-                    subdistrict
-                FROM {stage}
+                    subdistrict_id, village_id)
+                SELECT code, name, affiliation, levels, students, point, subdistrict, village
+                FROM placed
                 ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name,
                     affiliation = EXCLUDED.affiliation, levels = EXCLUDED.levels,
                     students = EXCLUDED.students, point = EXCLUDED.point,
-                    subdistrict_id = EXCLUDED.subdistrict_id
+                    subdistrict_id = EXCLUDED.subdistrict_id, village_id = EXCLUDED.village_id
                 WHERE (field_school.name, field_school.affiliation, field_school.levels,
-                       field_school.students, field_school.point, field_school.subdistrict_id)
+                       field_school.students, field_school.point, field_school.subdistrict_id,
+                       field_school.village_id)
                     IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.affiliation, EXCLUDED.levels,
-                       EXCLUDED.students, EXCLUDED.point, EXCLUDED.subdistrict_id)
+                       EXCLUDED.students, EXCLUDED.point, EXCLUDED.subdistrict_id,
+                       EXCLUDED.village_id)
                 RETURNING 1
             )
             SELECT (SELECT count(*) FROM up), count(*), count(*) FILTER (WHERE subdistrict IS NULL)

@@ -263,6 +263,15 @@ def test_schools(khon_kaen: None) -> None:
         "1040250001": "400101",
         "1040010007": None,
     }
+    # Each placed school takes the nearest village point of its own tambon.
+    villages = dict(School.objects.values_list("code", "village_id"))
+    assert villages == {
+        "1040010001": "40010101",
+        "1040010002": "40010201",
+        "1040010003": "40010401",
+        "1040250001": "40010102",
+        "1040010007": None,
+    }
     samran = School.objects.get(code="1040010002")
     assert (samran.affiliation, samran.levels, samran.students) == ("obec", ["primary"], 95)
 

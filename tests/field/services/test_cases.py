@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
 from django.utils import timezone
-from factories import CaseFactory, ChildFactory, make
+from factories import CaseFactory, ChildFactory, VillageFactory, make
 
 from field.models import (
     Enrolment,
@@ -23,6 +23,7 @@ from field.models import (
 from field.registry.dates import BANGKOK
 from field.services.cases import ReviewError, review_decide, visit_record
 from field.services.imports import import_start
+from geo.models import Subdistrict
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +125,33 @@ def test_an_enrolment_run_needs_an_affiliation(tmp_path: Path) -> None:
     path.write_text("a\n")
     with pytest.raises(ValueError, match="affiliation"):
         import_start(kind=ImportKind.ENROLMENT, path=path, by=None)
+
+
+def test_a_gps_fix_is_placed_in_its_tambon_and_nearest_village(
+    khon_kaen_boundaries: None, coordinator: User
+) -> None:
+    tambon = Subdistrict.objects.get(code="400101")
+    near = make(VillageFactory, subdistrict=tambon, code="40010101", point=Point(102.835, 16.430))
+    make(VillageFactory, subdistrict=tambon, code="40010102", point=Point(102.80, 16.45))
+    visit = visit_record(
+        case=make(CaseFactory),
+        by=coordinator,
+        at=AT,
+        point=Point(102.8352, 16.4301, srid=4326),
+        outcome=SearchOutcome.FOUND_ELSEWHERE,
+    )
+    assert (visit.subdistrict_id, visit.village_id) == ("400101", near.code)
+
+
+def test_a_gps_fix_at_sea_is_kept_without_a_place(
+    khon_kaen_boundaries: None, coordinator: User
+) -> None:
+    visit = visit_record(
+        case=make(CaseFactory),
+        by=coordinator,
+        at=AT,
+        point=Point(99.0, 7.0, srid=4326),  # the Andaman Sea
+        outcome=SearchOutcome.NOT_FOUND,
+    )
+    assert visit.point is not None
+    assert (visit.subdistrict_id, visit.village_id) == (None, None)
