@@ -5,26 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('field', '0003_unconstrained_derived_references'),
-        ('geo', '0003_grid_cells'),
+        ("field", "0003_unconstrained_derived_references"),
+        ("geo", "0003_grid_cells"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='school',
-            name='village',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='schools', to='geo.village'),
+            model_name="school",
+            name="village",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="schools",
+                to="geo.village",
+            ),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='subdistrict',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='geo.subdistrict'),
+            model_name="visit",
+            name="subdistrict",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="geo.subdistrict",
+            ),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='village',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='geo.village'),
+            model_name="visit",
+            name="village",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="geo.village",
+            ),
         ),
     ]

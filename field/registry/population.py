@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -25,8 +25,8 @@ from field.registry.ids import (
 )
 from field.registry.names import clean_name, read_sex, split_title
 from field.registry.tables import POPULATION_COLUMNS
-from geo.algorithms.thai_address import parse_fields
-from geo.algorithms.thai_names import THAI_DIGITS
+from geo.algorithms.thai_address import ParsedAddress, parse_fields
+from geo.algorithms.thai_names import THAI_DIGITS, normalise_place_name
 
 ERROR: Final = "error"
 WARNING: Final = "warning"
@@ -90,17 +90,63 @@ class PlacedArea:
 AreaResolver = Callable[[str, str, str, str], PlacedArea]
 
 
-def make_area_resolver(known_codes: Collection[str]) -> AreaResolver:
+BoundaryName = tuple[str, str, str]
+"""(tambon code, district name key, province name key) of a loaded boundary."""
+
+
+def boundary_name_index(rows: Iterable[tuple[str, str, str, str]]) -> dict[str, list[BoundaryName]]:
+    """Loaded tambons by name key, from (code, tambon, district, province) names."""
+    index: dict[str, list[BoundaryName]] = {}
+    for code, tambon, district, province in rows:
+        key = normalise_place_name(tambon, "subdistrict")
+        index.setdefault(key, []).append(
+            (
+                code,
+                normalise_place_name(district, "district"),
+                normalise_place_name(province, "province"),
+            )
+        )
+    return index
+
+
+def make_area_resolver(
+    known_codes: Collection[str], boundary_names: Mapping[str, Sequence[BoundaryName]] | None = None
+) -> AreaResolver:
     """Resolves address columns to a tambon code through the gazetteer, cached:
     a million rows name a few thousand tambons.
 
     ``known_codes`` are the tambons with a boundary in the database; a code the
     gazetteer knows but the boundaries lack cannot be stored, so it is unresolved.
+    When the gazetteer (DOPA's current list) cannot place a name, the loaded
+    boundaries are asked by exact name (``boundary_names``): a deployment's
+    boundary file may be older or newer than DOPA's list, and a tambon drawn on
+    its map is a place a household can be.
     """
     # Imported here: the gazetteer reads geothai, which the pure readers above don't need.
     from geo.gazetteer import resolve_address_area
 
     codes = frozenset(known_codes)
+    loaded = boundary_names or {}
+
+    def from_boundaries(parsed: ParsedAddress) -> str | None:
+        found = loaded.get(normalise_place_name(parsed.subdistrict or "", "subdistrict"), ())
+        district = normalise_place_name(parsed.district or "", "district")
+        province = normalise_place_name(parsed.province or "", "province")
+        fits = [
+            code
+            for code, in_district, in_province in found
+            if (not district or district == in_district)
+            and (not province or province == in_province)
+        ]
+        return fits[0] if len(fits) == 1 else None
+
+    def placed_by_boundary(parsed: ParsedAddress, why: str) -> PlacedArea:
+        code = from_boundaries(parsed)
+        if code is None:
+            return PlacedArea(None, why)
+        return PlacedArea(
+            code, f"{why}; placed in tambon {code} of the loaded boundaries, by its name"
+        )
 
     @lru_cache(maxsize=65536)
     def resolve(subdistrict: str, district: str, province: str, postcode: str) -> PlacedArea:
@@ -117,14 +163,17 @@ def make_area_resolver(known_codes: Collection[str]) -> AreaResolver:
         )
         written = subdistrict
         if found.status == "not_found":
-            return PlacedArea(None, f"unknown tambon {written!r}")
+            return placed_by_boundary(parsed, f"unknown tambon {written!r}")
         if found.entry is None:
             names = ", ".join(f"{c.name_th} ({c.code})" for c in found.candidates[:5])
-            what = "abolished tambon" if found.status == "abolished" else "ambiguous tambon"
-            return PlacedArea(None, f"{what} {written!r} could be {names}")
+            if found.status != "abolished":
+                # Several current tambons have the name: a map that holds only
+                # some of them cannot say which one was meant.
+                return PlacedArea(None, f"ambiguous tambon {written!r} could be {names}")
+            return placed_by_boundary(parsed, f"abolished tambon {written!r} could be {names}")
         code = found.entry.code
         if code not in codes:
-            return PlacedArea(None, f"tambon {code} has no boundary loaded")
+            return placed_by_boundary(parsed, f"tambon {code} has no boundary loaded")
         if found.status == "abolished":
             return PlacedArea(
                 code,

@@ -52,8 +52,10 @@ from field.registry.places import (
 from field.registry.population import (
     ERROR,
     WARNING,
+    AreaResolver,
     PopulationReader,
     Problem,
+    boundary_name_index,
     make_area_resolver,
 )
 from field.registry.tables import (
@@ -364,10 +366,20 @@ _ENROLMENT_DIGEST = (
 )
 
 
+def _area_resolver() -> AreaResolver:
+    tambons = list(
+        Subdistrict.objects.values_list(
+            "code", "name_th", "district__name_th", "district__province__name_th"
+        )
+    )
+    return make_area_resolver(
+        {code for code, *_ in tambons}, boundary_names=boundary_name_index(tambons)
+    )
+
+
 def _import_population(run: ImportRun, path: Path) -> tuple[dict[str, int], list[Problem]]:
-    codes = Subdistrict.objects.values_list("code", flat=True)
     reader = PopulationReader(
-        resolve_area=make_area_resolver(set(codes)), today=timezone.now().astimezone(BANGKOK).date()
+        resolve_area=_area_resolver(), today=timezone.now().astimezone(BANGKOK).date()
     )
     stage = POPULATION_STAGE
     stage.create()
@@ -667,8 +679,7 @@ VILLAGE_STAGE = StageTable(
 
 
 def _import_schools(run: ImportRun, path: Path) -> tuple[dict[str, int], list[Problem]]:
-    codes = Subdistrict.objects.values_list("code", flat=True)
-    reader = SchoolReader(resolve_area=make_area_resolver(set(codes)))
+    reader = SchoolReader(resolve_area=_area_resolver())
     return _import_with(
         run, path, SCHOOL_STAGE, reader.read, SCHOOL_COLUMNS, SCHOOL_OPTIONAL, _apply_schools
     )

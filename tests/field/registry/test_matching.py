@@ -56,9 +56,7 @@ def test_twins_with_near_names_go_to_review_not_to_a_guess() -> None:
 
 
 def test_an_exact_name_beats_a_namesake_by_the_margin() -> None:
-    pool = {
-        BORN: [child(7, name_key("สายสุนีย์", "ทองมา")), child(8, name_key("สายสุนีย์", "ทองคำ"))]
-    }
+    pool = {BORN: [child(7, name_key("สายสุนีย์", "ทองมา")), child(8, name_key("สายสุนีย์", "ทองคำ"))]}
     found = decide(row(name_key("สายสุนีย์", "ทองมา")), pool)
     assert found is not None and (found.outcome, found.child) == ("match", 7)
 
