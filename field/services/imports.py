@@ -436,6 +436,8 @@ def _apply_population(
                 SELECT s.key, s.national_id, s.id_kind, s.title, s.first_name, s.last_name,
                     s.name_key, s.sex, s.birth_date, s.nationality, h.id, {_POPULATION_DIGEST}, %s
                 FROM {stage} s JOIN field_household h ON h.key = s.household_key
+                -- In key order: the unique index then grows at its end, page by page.
+                ORDER BY s.key
                 ON CONFLICT (key) DO UPDATE SET
                     national_id = EXCLUDED.national_id, id_kind = EXCLUDED.id_kind,
                     title = EXCLUDED.title, first_name = EXCLUDED.first_name,
@@ -611,6 +613,8 @@ def _apply_enrolment(run: ImportRun, stage: str, problems: list[Problem]) -> dic
                 LEFT JOIN field_school sc ON sc.code = s.school_code
                 LEFT JOIN field_child c
                     ON c.key = s.national_id AND s.id_kind IN {_ID_KINDS_WITH_VALUE}
+                -- In key order, as for children: the unique index grows page by page.
+                ORDER BY s.academic_year, s.key, s.school_code
                 ON CONFLICT (affiliation, academic_year, key) DO UPDATE SET
                     national_id = EXCLUDED.national_id, id_kind = EXCLUDED.id_kind,
                     first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
