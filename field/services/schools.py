@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from field.models import School
+from geo.selectors import nearest_village_sql
 
 
 @transaction.atomic
@@ -27,4 +28,17 @@ def schools_upsert(*, schools: Sequence[School]) -> int:
         unique_fields=["code"],
         update_fields=["name", "affiliation", "levels", "students", "point", "subdistrict"],
     )
+    schools_place_villages(codes=[school.code for school in schools])
     return len(schools)
+
+
+def schools_place_villages(*, codes: Sequence[str]) -> int:
+    """Each placed school's village: the nearest village point of its tambon."""
+    village = nearest_village_sql("s.subdistrict_id", "s.point")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE field_school s SET village_id = {village} "  # noqa: S608
+            "WHERE s.code = ANY(%s) AND s.point IS NOT NULL AND s.subdistrict_id IS NOT NULL",
+            [list(codes)],
+        )
+        return int(cursor.rowcount)

@@ -182,6 +182,16 @@ def test_the_schools(runs: tuple[Run, Run]) -> None:
     for code in schools.filter(affiliation="obec").values_list("code", flat=True):
         assert re.fullmatch(r"1040(01|25)\d{4}", code)
     assert not schools.filter(levels=[]).exists()
+    # Every school takes the nearest village point of its own tambon.
+    for school in schools.select_related("village"):
+        assert school.village is not None and school.point is not None
+        assert school.village.subdistrict_id == school.subdistrict_id
+        at = school.point
+        distances = {
+            v.code: v.point.distance(at)
+            for v in Village.objects.filter(subdistrict_id=school.subdistrict_id)
+        }
+        assert school.village_id == min(distances, key=distances.__getitem__)
 
 
 def test_every_village_is_inside_its_tambon(runs: tuple[Run, Run]) -> None:
