@@ -157,9 +157,7 @@ GEOCODE_SNAP_METRES = env_int("TAKHAI_GEOCODE_SNAP_METRES", 250)
 # Registry files uploaded on the import page are kept here until their import has
 # run, then deleted: they hold children's personal data, and the run keeps its
 # counts, report and the file's SHA-256.
-IMPORT_UPLOAD_DIR = Path(
-    env_str("TAKHAI_IMPORT_UPLOAD_DIR", str(BASE_DIR / ".local" / "uploads"))
-)
+IMPORT_UPLOAD_DIR = Path(env_str("TAKHAI_IMPORT_UPLOAD_DIR", str(BASE_DIR / ".local" / "uploads")))
 # A province's population extract is tens of megabytes; far beyond that is a mistake
 # (or an attack) rather than a registry file.
 IMPORT_MAX_UPLOAD_BYTES = env_int("TAKHAI_IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
@@ -170,6 +168,10 @@ IMPORT_INLINE = env_bool("TAKHAI_IMPORT_INLINE", TESTING)
 # Files given to the import commands on the server: a national population extract
 # runs to a few hundred megabytes, and rows are streamed, never all in memory.
 IMPORT_MAX_FILE_BYTES = env_int("TAKHAI_IMPORT_MAX_FILE_BYTES", 4 * 1024 * 1024 * 1024)
+# A CSV file this large is read by IMPORT_WORKERS processes at once (the command
+# line only: the web page's imports run in a thread, which must not fork).
+IMPORT_WORKERS = env_int("TAKHAI_IMPORT_WORKERS", os.cpu_count() or 1)
+IMPORT_PARALLEL_BYTES = env_int("TAKHAI_IMPORT_PARALLEL_BYTES", 20 * 1024 * 1024)
 # The target age window of find_unreached (EEF's 3-18) and its compulsory band.
 TARGET_MIN_AGE = env_int("TAKHAI_TARGET_MIN_AGE", 3)
 TARGET_MAX_AGE = env_int("TAKHAI_TARGET_MAX_AGE", 18)

@@ -134,6 +134,8 @@ class TableStream:
     ignored_columns: list[str]
     rows: Iterator[tuple[int, list[str]]]
     _handle: io.BufferedReader | None = None
+    take: list[int | None] = field(default_factory=list)
+    """Per column, its position in the file's records (None: absent)."""
 
     @property
     def bytes_read(self) -> int:
@@ -222,6 +224,55 @@ def read_table(
         )
 
 
+@dataclass(frozen=True)
+class Part:
+    """A byte range of a CSV file that starts on a record, and its first row number."""
+
+    start: int
+    end: int
+    first_row: int
+
+
+def split_csv(path: Path, parts: int) -> tuple[list[Part], int] | None:
+    """Byte ranges of the data rows for ``parts`` readers, and the number of lines.
+
+    Only where a line break is surely a record break: no quote character before
+    the last cut (a quoted cell may hold a line break). Otherwise None, and the
+    file is read in one piece.
+    """
+    data = path.read_bytes()
+    header_end = data.find(b"\n") + 1
+    if header_end == 0 or parts < 2:
+        return None
+    cuts = [header_end]
+    for k in range(1, parts):
+        at = data.find(b"\n", max(cuts[-1], len(data) * k // parts))
+        if at < 0:
+            return None
+        cuts.append(at + 1)
+    if b'"' in data[: cuts[-1]]:
+        return None
+    cuts.append(len(data))
+    found, row = [], HEADER_ROW + 1
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        found.append(Part(start, end, row))
+        row += data.count(b"\n", start, end)
+    return found, data.count(b"\n")
+
+
+def read_part(
+    path: Path, part: Part, *, name: str, encoding: str, take: list[int | None], order: list[str]
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows of one part, numbered as in the whole file."""
+    with path.open("rb") as handle:
+        handle.seek(part.start)
+        data = handle.read(part.end - part.start)
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=codec, newline="", errors="surrogateescape")
+    records = _csv_rows(name, text, part.first_row)
+    yield from _numbered_cells(name, encoding, records, take, order, part.first_row)
+
+
 def write_problems_csv(problems: Iterable[RowProblem], path: Path) -> None:
     # UTF-8 with BOM: without it Excel opens the file as cp874 or cp1252 and
     # the Thai field names and reasons come out garbled.
@@ -260,7 +311,9 @@ def _sniff_encoding(name: str, head: bytes, *, complete: bool) -> str:
     return "cp874"
 
 
-def _csv_rows(name: str, text: io.TextIOWrapper) -> Iterator[list[CellValue]]:
+def _csv_rows(
+    name: str, text: io.TextIOWrapper, first_row: int = HEADER_ROW
+) -> Iterator[list[CellValue]]:
     reader = csv.reader(text)
     # Counted in records, not physical lines: quoted cells may span lines.
     done = 0
@@ -269,7 +322,7 @@ def _csv_rows(name: str, text: io.TextIOWrapper) -> Iterator[list[CellValue]]:
             yield record  # type: ignore[misc]  # list[str] is a list[CellValue] here
             done += 1
     except csv.Error as error:
-        raise TableError(name, row=done + 1, field="", reason=str(error)) from None
+        raise TableError(name, row=first_row + done, field="", reason=str(error)) from None
 
 
 def _check_zip(path: Path, name: str, *, max_uncompressed: int, max_ratio: int) -> None:
@@ -337,7 +390,7 @@ def _stream(
         if format == "csv"
         else _any_cells(records, take)
     )
-    return TableStream(name, format, encoding, order, size, ignored, rows, handle)
+    return TableStream(name, format, encoding, order, size, ignored, rows, handle, take)
 
 
 def _csv_cells(
@@ -350,8 +403,19 @@ def _csv_cells(
     # The hot loop of a million-row import: CSV cells are already text, and
     # invisible characters are rare, so one search over the joined row decides
     # whether the slow per-cell clean-up is needed.
+    yield from _numbered_cells(name, encoding, records, take, order, HEADER_ROW + 1)
+
+
+def _numbered_cells(
+    name: str,
+    encoding: str,
+    records: Iterator[list[CellValue]],
+    take: list[int | None],
+    order: list[str],
+    first: int,
+) -> Iterator[tuple[int, list[str]]]:
     width = max((i for i in take if i is not None), default=-1) + 1
-    for number, record in enumerate(records, start=HEADER_ROW + 1):
+    for number, record in enumerate(records, start=first):
         texts: list[str] = record  # type: ignore[assignment]  # csv yields str cells
         if len(texts) < width:
             texts = texts + [""] * (width - len(texts))

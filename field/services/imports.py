@@ -19,10 +19,14 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import multiprocessing
+import pickle
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing import connection as mp_connection
 from pathlib import Path
 from typing import Any, Final
 
@@ -63,8 +67,12 @@ from field.registry.tables import (
     ENROLMENT_OPTIONAL,
     POPULATION_COLUMNS,
     POPULATION_OPTIONAL,
+    Part,
     TableError,
+    TableStream,
     open_table,
+    read_part,
+    split_csv,
 )
 from geo.models import Subdistrict
 from geo.selectors import locate_points, nearest_village_sql, subdistrict_at_sql
@@ -128,31 +136,34 @@ def _use_large_temp_buffers() -> None:
             logger.debug("temp_buffers already fixed for this session")
 
 
+def copy_line(row: Sequence[object], width: int) -> str:
+    """One row in COPY's text format, with its line break."""
+    values = [_NULL if v is None else str(v) for v in row]
+    line = "\t".join(values)
+    # Values with a tab, newline or backslash are rare; only they pay for
+    # escaping. The NULL markers are the backslashes that are expected.
+    if (
+        line.count("\t") != width - 1
+        or line.count("\\") != values.count(_NULL)
+        or "\n" in line
+        or "\r" in line
+    ):
+        line = "\t".join([_NULL if v is None else str(v).translate(_COPY_ESCAPES) for v in row])
+    return line + "\n"
+
+
 def copy_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     """``COPY`` rows into ``table``: ten times faster than INSERT for a million rows."""
     if not rows:
         return
     width = len(columns)
-    buffer = io.StringIO()
-    write = buffer.write
-    for row in rows:
-        values = [_NULL if v is None else str(v) for v in row]
-        line = "\t".join(values)
-        # Values with a tab, newline or backslash are rare; only they pay for
-        # escaping. The NULL markers are the backslashes that are expected.
-        if (
-            line.count("\t") != width - 1
-            or line.count("\\") != values.count(_NULL)
-            or "\n" in line
-            or "\r" in line
-        ):
-            line = "\t".join([_NULL if v is None else str(v).translate(_COPY_ESCAPES) for v in row])
-        write(line)
-        write("\n")
-    buffer.seek(0)
+    copy_text(table, columns, "".join([copy_line(row, width) for row in rows]))
+
+
+def copy_text(table: str, columns: Sequence[str], text: str) -> None:
     with connection.cursor() as cursor:
         cursor.copy_expert(  # psycopg2's, through Django's cursor wrapper
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(text)
         )
 
 
@@ -283,20 +294,153 @@ def _stage(
         max_bytes=settings.IMPORT_MAX_FILE_BYTES,
         name=run.file_name,
     ) as table:
-        chunk: list[Sequence[object]] = []
-        for number, cells in table.rows:
-            total += 1
-            staged = read(number, cells, problems)
-            if staged is not None:
-                chunk.append(staged)
-            if len(chunk) >= CHUNK_ROWS:
-                stage.copy(chunk)
-                chunk = []
-                _progress(run, total, table.bytes_read)
-        stage.copy(chunk)
+        workers = _workers()
+        plan = (
+            split_csv(path, workers)
+            if table.format == "csv"
+            and workers > 1
+            and table.size >= settings.IMPORT_PARALLEL_BYTES
+            else None
+        )
+        if plan is not None:
+            total, problems = _stage_in_parts(run, path, stage, read, table, *plan)
+        else:
+            chunk: list[Sequence[object]] = []
+            for number, cells in table.rows:
+                total += 1
+                staged = read(number, cells, problems)
+                if staged is not None:
+                    chunk.append(staged)
+                if len(chunk) >= CHUNK_ROWS:
+                    stage.copy(chunk)
+                    chunk = []
+                    _progress(run, total, table.bytes_read)
+            stage.copy(chunk)
     stage.analyze()
     _progress(run, total, run.size)
     return total, problems
+
+
+def _workers() -> int:
+    # Forking is safe only from a process's main thread: an import started by
+    # the web page runs in a thread of its own, and reads in one piece.
+    if threading.current_thread() is not threading.main_thread():
+        return 1
+    return max(1, settings.IMPORT_WORKERS)
+
+
+def _stage_in_parts(
+    run: ImportRun,
+    path: Path,
+    stage: StageTable,
+    read: Reader,
+    table: TableStream,
+    parts: list[Part],
+    lines: int,
+) -> tuple[int, list[Problem]]:
+    """Reads the parts of a large CSV in parallel processes (one per core), while
+    this process copies what they send into ``stage``.
+
+    The readers are forked with the caches they need and never touch the
+    database; rows keep their numbers in the whole file.
+    """
+    context = multiprocessing.get_context("fork")
+    receivers = []
+    processes = []
+    for part in parts:
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_read_part,
+            args=(sender, path, part, table, read, len(stage.columns)),
+            daemon=True,
+        )
+        process.start()
+        sender.close()
+        receivers.append(receiver)
+        processes.append(process)
+    columns = [c for c, _ in stage.columns]
+    problems: list[Problem] = []
+    total = 0
+    failure: BaseException | None = None
+    waiting = list(receivers)
+    try:
+        while waiting:
+            for ready in mp_connection.wait(waiting):
+                if not isinstance(ready, mp_connection.Connection):
+                    continue
+                try:
+                    message = ready.recv_bytes()
+                except EOFError:
+                    waiting.remove(ready)
+                    failure = failure or RuntimeError("a reader process stopped unexpectedly")
+                    continue
+                if message[:1] == b"D":
+                    rows = int.from_bytes(message[1:9], "big")
+                    if len(message) > 9:
+                        copy_text(stage.name, columns, message[9:].decode())
+                    total += rows
+                    _progress(run, total, run.size * total // max(lines, 1))
+                    continue
+                waiting.remove(ready)
+                outcome = pickle.loads(message[1:])  # noqa: S301 - from our own child process
+                if isinstance(outcome, BaseException):
+                    failure = failure or outcome
+                else:
+                    part_problems, placed = outcome
+                    problems.extend(part_problems)
+                    placed_by_point = getattr(
+                        getattr(read, "__self__", None), "placed_by_point", None
+                    )
+                    if placed_by_point is not None:
+                        placed_by_point.update(placed)
+    finally:
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+    if failure is not None:
+        raise failure
+    problems.sort(key=lambda p: p.row)
+    return total, problems
+
+
+def _read_part(
+    sender: mp_connection.Connection,
+    path: Path,
+    part: Part,
+    table: TableStream,
+    read: Reader,
+    width: int,
+) -> None:
+    """In a reader process: checks the rows of ``part`` and sends them as COPY text."""
+    problems: list[Problem] = []
+    try:
+        lines: list[str] = []
+        seen = 0
+        rows = read_part(
+            path,
+            part,
+            name=table.file,
+            encoding=table.encoding or "utf-8",
+            take=table.take,
+            order=table.columns,
+        )
+        for number, cells in rows:
+            seen += 1
+            staged = read(number, cells, problems)
+            if staged is not None:
+                lines.append(copy_line(staged, width))
+            if len(lines) >= CHUNK_ROWS:
+                # Rows read, rejected ones included: the run counts what it read.
+                sender.send_bytes(b"D" + seen.to_bytes(8, "big") + "".join(lines).encode())
+                lines, seen = [], 0
+        sender.send_bytes(b"D" + seen.to_bytes(8, "big") + "".join(lines).encode())
+        placed = getattr(getattr(read, "__self__", None), "placed_by_point", {})
+        sender.send_bytes(b"F" + pickle.dumps((problems, placed)))
+    except Exception as error:  # noqa: BLE001 - any failure goes back to the parent
+        sender.send_bytes(b"F" + pickle.dumps(error))
+    finally:
+        sender.close()
 
 
 def _duplicates(stage: str, key: str, digest: str) -> list[tuple[str, list[int], list[str]]]:
