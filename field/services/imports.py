@@ -32,7 +32,7 @@ from typing import Any, Final
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from field.models import (
@@ -413,6 +413,7 @@ def _read_part(
     width: int,
 ) -> None:
     """In a reader process: checks the rows of ``part`` and sends them as COPY text."""
+    _forget_inherited_connections()
     problems: list[Problem] = []
     try:
         lines: list[str] = []
@@ -441,6 +442,20 @@ def _read_part(
         sender.send_bytes(b"F" + pickle.dumps(error))
     finally:
         sender.close()
+        # Only connections this process opened itself (the gazetteer re-reads
+        # boundary codes from time to time): the parent's were forgotten.
+        connections.close_all()
+
+
+def _forget_inherited_connections() -> None:
+    """Drops, without closing, the database connections a forked reader inherits.
+
+    They are the parent's sessions, in the middle of its COPY: a query here would
+    interleave with it on the same socket, and closing them would end the
+    parent's session. Whatever this process needs opens a connection of its own.
+    """
+    for wrapper in connections.all(initialized_only=True):
+        wrapper.connection = None
 
 
 def _duplicates(stage: str, key: str, digest: str) -> list[tuple[str, list[int], list[str]]]:

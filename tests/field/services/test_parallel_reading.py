@@ -11,6 +11,7 @@ from field.models import Child, Household, ImportKind, ImportProblem
 from field.registry.ids import national_id_check_digit
 from field.registry.tables import HEADER_ROW, split_csv
 from field.services.imports import import_file
+from geo import gazetteer
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +70,9 @@ def test_two_processes_give_what_one_gives(khon_kaen_boundaries: None, tmp_path:
     Child.objects.all().delete()
     Household.objects.all().delete()
     ImportProblem.objects.all().delete()
+    # An empty gazetteer cache makes every reader process read the boundary codes
+    # from the database: through a connection of its own, never the parent's.
+    gazetteer.clear_cache()
     with override_settings(IMPORT_WORKERS=2, IMPORT_PARALLEL_BYTES=0):
         two = import_file(kind=ImportKind.POPULATION, path=path)
     assert outcome() == alone
