@@ -5,7 +5,6 @@ through ``field.selectors``, which decides who sees what."""
 from __future__ import annotations
 
 import io
-import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -57,11 +56,9 @@ from field.selectors import (
     user_area,
 )
 from field.services.cases import ReviewError, review_decide
-from field.services.imports import import_execute, import_start
+from field.services.imports import import_execute, import_start, log_failure
 from field.services.reconcile import reconcile
 from field.services.reports import write_run_report_to
-
-logger = logging.getLogger(__name__)
 
 RECENT_RUNS = 20
 # A report page of this many rows stays quick to scroll on a tablet; the CSV has all.
@@ -87,10 +84,10 @@ def _execute(run: ImportRun, path: Path, *, background: bool) -> None:
     and the run keeps what is needed of it (counts, report, SHA-256)."""
     try:
         import_execute(run=run, path=path)
-    except Exception:
+    except Exception as error:
         # import_execute records a refused file itself; this is for a crash, so
         # the run page stops waiting on a run that will never finish.
-        logger.exception("import run %s crashed", run.pk)
+        log_failure(f"import run {run.pk} crashed", error)
         ImportRun.objects.filter(pk=run.pk).exclude(
             status__in=(ImportStatus.DONE, ImportStatus.FAILED)
         ).update(

@@ -177,3 +177,23 @@ def _make_date(year: int, month: int, day: int) -> date:
         return date(year, month, day)
     except ValueError:
         raise DateProblem(REASON_IMPOSSIBLE) from None
+
+
+class DateCache:
+    """``parse_registry_date`` once per distinct text: a million registry rows
+    hold about 7,000 birth dates. ``parse`` gives the date, or the reason it is
+    not one."""
+
+    def __init__(self, *, today: date) -> None:
+        self._today = today
+        self._found: dict[str, date | str] = {}
+
+    def parse(self, raw: str) -> date | str:
+        found = self._found.get(raw)
+        if found is None:
+            try:
+                found = parse_registry_date(raw, today=self._today)
+            except DateProblem as problem:
+                found = problem.reason
+            self._found[raw] = found
+        return found

@@ -13,7 +13,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Final, NamedTuple
 
-from field.registry.dates import DateProblem, parse_registry_date
+from field.registry.dates import DateCache
 from field.registry.ids import IdentifierKind, classify_identifier
 from field.registry.names import name_key, split_title
 from field.registry.population import ERROR, WARNING, Problem, digest
@@ -121,18 +121,7 @@ class EnrolmentReader:
     """Checks register rows one by one, with caches shared across the file."""
 
     def __init__(self, *, today: date) -> None:
-        self._today = today
-        self._dates: dict[str, date | str] = {}
-
-    def _date(self, raw: str) -> date | str:
-        found = self._dates.get(raw)
-        if found is None:
-            try:
-                found = parse_registry_date(raw, today=self._today)
-            except DateProblem as problem:
-                found = problem.reason
-            self._dates[raw] = found
-        return found
+        self._date = DateCache(today=today).parse
 
     def read(
         self, number: int, cells: list[str], problems: list[Problem]

@@ -173,9 +173,3 @@ def decide(row: Unmatched, by_date: Mapping[date, Sequence[Candidate]]) -> Decis
     if top >= ACCEPT and clear:
         return Decision(row.row, "match", top_child, round(min(top, 100.0), 1), shown)
     return Decision(row.row, "review", None, round(min(top, 100.0), 1), shown)
-
-
-def match_all(
-    rows: Iterable[Unmatched], by_date: Mapping[date, Sequence[Candidate]]
-) -> list[Decision]:
-    return [d for d in (decide(row, by_date) for row in rows) if d is not None]

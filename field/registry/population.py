@@ -17,13 +17,13 @@ from datetime import date
 from functools import lru_cache
 from typing import Final, NamedTuple
 
-from field.registry.dates import DateProblem, parse_registry_date
+from field.registry.dates import DateCache
 from field.registry.ids import (
     IdentifierKind,
     classify_identifier,
     is_valid_national_id,
 )
-from field.registry.names import clean_name, read_sex, split_title
+from field.registry.names import name_key, read_sex, split_title
 from field.registry.tables import POPULATION_COLUMNS
 from geo.algorithms.thai_address import ParsedAddress, parse_fields
 from geo.algorithms.thai_names import THAI_DIGITS, normalise_place_name
@@ -257,21 +257,9 @@ class PopulationReader:
 
     def __init__(self, *, resolve_area: AreaResolver, today: date) -> None:
         self._resolve_area = resolve_area
-        self._today = today
-        self._dates: dict[str, date | str] = {}
+        self._date = DateCache(today=today).parse
         # Rows whose address named no tambon but which came with a point: row -> why.
         self.placed_by_point: dict[int, str] = {}
-
-    def _date(self, raw: str) -> date | str:
-        # Children share birth dates: a million rows hold about 7,000 of them.
-        found = self._dates.get(raw)
-        if found is None:
-            try:
-                found = parse_registry_date(raw, today=self._today)
-            except DateProblem as problem:
-                found = problem.reason
-            self._dates[raw] = found
-        return found
 
     def read(self, number: int, cells: list[str], problems: list[Problem]) -> StagedPerson | None:
         """The staged row, or None when the row is rejected; problems are appended."""
@@ -305,7 +293,7 @@ class PopulationReader:
         if not first:
             problems.append(Problem(number, "first_name", ERROR, "first name is blank"))
             return None
-        key_of_name = f"{clean_name(first)} {clean_name(last)}".strip()
+        key_of_name = name_key(first, last)
         sex = read_sex(cells[_SEX])
         if sex is None:
             problems.append(

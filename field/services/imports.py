@@ -23,6 +23,7 @@ import multiprocessing
 import pickle
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -74,8 +75,9 @@ from field.registry.tables import (
     read_part,
     split_csv,
 )
+from field.services.schools import schools_place_villages
 from geo.models import Subdistrict
-from geo.selectors import locate_points, nearest_village_sql, subdistrict_at_sql
+from geo.selectors import locate_points, subdistrict_at_sql
 
 logger = logging.getLogger(__name__)
 
@@ -223,11 +225,18 @@ def import_execute(*, run: ImportRun, path: Path) -> ImportRun:
         )
         return _fail(run, str(error), [problem] if problem else [])
     except Exception as error:
-        logger.exception("import %s of %s failed", run.pk, run.file_name)
+        log_failure(f"import {run.pk} of {run.file_name} failed", error)
         _fail(run, f"internal error ({type(error).__name__}): the file was not imported", [])
         raise
     run.refresh_from_db()
     return run
+
+
+def log_failure(what: str, error: BaseException) -> None:
+    """Logs where an import failed, without the error's message: database errors
+    quote the offending row (a national ID, a name), which must not reach a log."""
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    logger.error("%s: %s\n%s", what, type(error).__name__, frames)
 
 
 def import_file(
@@ -540,22 +549,13 @@ def _import_population(run: ImportRun, path: Path) -> tuple[dict[str, int], list
     reader = PopulationReader(
         resolve_area=_area_resolver(), today=timezone.now().astimezone(BANGKOK).date()
     )
-    stage = POPULATION_STAGE
-    stage.create()
-    try:
-        with timed("population reading"):
-            total, problems = _stage(
-                run, path, stage, reader.read, POPULATION_COLUMNS, POPULATION_OPTIONAL
-            )
-        ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.APPLYING)
-        with transaction.atomic():
-            counts = _apply_population(run, stage.name, problems, reader.placed_by_point)
-            counts["rejected"] = sum(p.severity == ERROR for p in problems)
-            _finish(run, counts, problems)
-    finally:
-        stage.drop()
-    logger.debug("population %s: %s rows read, %s", run.file_name, total, counts)
-    return counts, problems
+
+    def apply(stage: str, problems: list[Problem]) -> dict[str, int]:
+        return _apply_population(run, stage, problems, reader.placed_by_point)
+
+    return _import_with(
+        run, path, POPULATION_STAGE, reader.read, POPULATION_COLUMNS, POPULATION_OPTIONAL, apply
+    )
 
 
 def _apply_population(
@@ -709,21 +709,13 @@ ENROLMENT_STAGE = StageTable(
 
 def _import_enrolment(run: ImportRun, path: Path) -> tuple[dict[str, int], list[Problem]]:
     reader = EnrolmentReader(today=timezone.now().astimezone(BANGKOK).date())
-    stage = ENROLMENT_STAGE
-    stage.create()
-    try:
-        with timed("enrolment reading"):
-            _, problems = _stage(
-                run, path, stage, reader.read, ENROLMENT_COLUMNS, ENROLMENT_OPTIONAL
-            )
-        ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.APPLYING)
-        with transaction.atomic(), timed("enrolment apply"):
-            counts = _apply_enrolment(run, stage.name, problems)
-            counts["rejected"] = sum(p.severity == ERROR for p in problems)
-            _finish(run, counts, problems)
-    finally:
-        stage.drop()
-    return counts, problems
+
+    def apply(stage: str, problems: list[Problem]) -> dict[str, int]:
+        return _apply_enrolment(run, stage, problems)
+
+    return _import_with(
+        run, path, ENROLMENT_STAGE, reader.read, ENROLMENT_COLUMNS, ENROLMENT_OPTIONAL, apply
+    )
 
 
 def _apply_enrolment(run: ImportRun, stage: str, problems: list[Problem]) -> dict[str, int]:
@@ -866,11 +858,14 @@ def _import_with(
     optional: Any,
     apply: Callable[[str, list[Problem]], dict[str, int]],
 ) -> tuple[dict[str, int], list[Problem]]:
+    """Reads ``path`` into ``stage``, then applies it in one transaction; every
+    importer goes through here."""
     stage.create()
     try:
-        _, problems = _stage(run, path, stage, read, columns, optional)
+        with timed(f"{run.kind} reading"):
+            _, problems = _stage(run, path, stage, read, columns, optional)
         ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.APPLYING)
-        with transaction.atomic():
+        with transaction.atomic(), timed(f"{run.kind} saving"):
             counts = apply(stage.name, problems)
             counts["rejected"] = sum(p.severity == ERROR for p in problems)
             _finish(run, counts, problems)
@@ -926,38 +921,32 @@ def _apply_schools(stage: str, problems: list[Problem]) -> dict[str, int]:
             "AND row NOT IN (SELECT row FROM takhai_located)"
         )
         cursor.execute("DROP TABLE takhai_located")
-        village = nearest_village_sql("s.subdistrict", "p.point")
         cursor.execute(
             f"""
-            WITH placed AS (
-                SELECT s.*, p.point,
-                    CASE WHEN p.point IS NOT NULL AND s.subdistrict IS NOT NULL
-                        THEN {village} END AS village
-                FROM {stage} s, LATERAL (SELECT CASE WHEN s.lon IS NOT NULL
-                    THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END AS point) p
-            ),
-            up AS (
+            WITH up AS (
                 INSERT INTO field_school (code, name, affiliation, levels, students, point,
-                    subdistrict_id, village_id)
-                SELECT code, name, affiliation, levels, students, point, subdistrict, village
-                FROM placed
+                    subdistrict_id)
+                SELECT code, name, affiliation, levels, students,
+                    CASE WHEN lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
+                    subdistrict
+                FROM {stage}
                 ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name,
                     affiliation = EXCLUDED.affiliation, levels = EXCLUDED.levels,
                     students = EXCLUDED.students, point = EXCLUDED.point,
-                    subdistrict_id = EXCLUDED.subdistrict_id, village_id = EXCLUDED.village_id
+                    subdistrict_id = EXCLUDED.subdistrict_id
                 WHERE (field_school.name, field_school.affiliation, field_school.levels,
-                       field_school.students, field_school.point, field_school.subdistrict_id,
-                       field_school.village_id)
+                       field_school.students, field_school.point, field_school.subdistrict_id)
                     IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.affiliation, EXCLUDED.levels,
-                       EXCLUDED.students, EXCLUDED.point, EXCLUDED.subdistrict_id,
-                       EXCLUDED.village_id)
+                       EXCLUDED.students, EXCLUDED.point, EXCLUDED.subdistrict_id)
                 RETURNING 1
             )
-            SELECT (SELECT count(*) FROM up), count(*), count(*) FILTER (WHERE subdistrict IS NULL)
+            SELECT (SELECT count(*) FROM up), count(*), count(*) FILTER (WHERE subdistrict IS NULL),
+                array_agg(code)
             FROM {stage}
             """  # noqa: S608
         )
-        imported, kept, unplaced = cursor.fetchone()
+        imported, kept, unplaced, codes = cursor.fetchone()
+        schools_place_villages(codes=codes or [])
         # Register rows saved before their school was listed now find it.
         cursor.execute(
             """

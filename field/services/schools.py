@@ -33,12 +33,14 @@ def schools_upsert(*, schools: Sequence[School]) -> int:
 
 
 def schools_place_villages(*, codes: Sequence[str]) -> int:
-    """Each placed school's village: the nearest village point of its tambon."""
+    """Each school's village: the nearest village point of its own tambon, or none
+    without a point or a tambon. Only schools whose village changes are written."""
     village = nearest_village_sql("s.subdistrict_id", "s.point")
+    placed = f"CASE WHEN s.point IS NOT NULL AND s.subdistrict_id IS NOT NULL THEN {village} END"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE field_school s SET village_id = {village} "  # noqa: S608
-            "WHERE s.code = ANY(%s) AND s.point IS NOT NULL AND s.subdistrict_id IS NOT NULL",
+            f"UPDATE field_school s SET village_id = {placed} "  # noqa: S608
+            f"WHERE s.code = ANY(%s) AND s.village_id IS DISTINCT FROM {placed}",
             [list(codes)],
         )
         return int(cursor.rowcount)
