@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.gis.db import models
-from django.contrib.postgres.fields import ArrayField
-from django.db.models import ExpressionWrapper, F, Q
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, BigIntegerRangeField, RangeOperators
+from django.db.models import Case as CaseWhen
+from django.db.models import ExpressionWrapper, F, Func, Q, Value, When
+from django.db.models.functions import Now
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from field.registry.ids import IdentifierKind
-from geo.models import District, Province, Subdistrict, Village
+from geo.models import District, Province, Subdistrict, Village, VillageCluster
 
 # OBEC's rule: a school with at most this many pupils is a small school
 # (โรงเรียนขนาดเล็ก), the ones most at risk of merging or closing.
@@ -139,6 +143,10 @@ class Team(models.Model):
     """A search team (ทีมค้นหา): school staff and local leaders who visit homes."""
 
     name = models.CharField(max_length=100, unique=True)
+    # The district whose coordinator forms the team; its areas lie there.
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     base_school = models.ForeignKey(
         School, on_delete=models.SET_NULL, null=True, blank=True, related_name="teams"
     )
@@ -151,6 +159,66 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def _cluster_span() -> CaseWhen:
+    """The part of a tambon an assignment covers, as a range of cluster ids: the
+    whole tambon overlaps every cluster of it, a cluster only itself."""
+    return CaseWhen(
+        When(
+            cluster__isnull=True,
+            then=Func(Value(None), Value(None), function="int8range"),
+        ),
+        default=Func(F("cluster"), F("cluster"), Value("[]"), function="int8range"),
+        output_field=BigIntegerRangeField(),
+    )
+
+
+class TeamArea(models.Model):
+    """A tambon given whole to a search team, or one village cluster of it.
+
+    An assignment is never deleted: ending it keeps who held the area when, so a
+    visit recorded offline before a reassignment is still accepted from the team
+    that held the case then. Among the current assignments, a database exclusion
+    constraint lets a place be held by one team only.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="areas")
+    subdistrict = models.ForeignKey(Subdistrict, on_delete=models.PROTECT, related_name="+")
+    # The composite foreign key (cluster, subdistrict) in migration 0005 keeps a
+    # cluster inside the tambon it is assigned with.
+    cluster = models.ForeignKey(
+        VillageCluster, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    assigned_at = models.DateTimeField()
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["subdistrict_id", "cluster_id"]
+        constraints = [
+            ExclusionConstraint(
+                name="team_area_no_overlap",
+                expressions=[
+                    ("subdistrict", RangeOperators.EQUAL),
+                    (_cluster_span(), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(ended_at__isnull=True),
+                violation_error_message=_(
+                    "This place is already assigned to a team: end that assignment first."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("assigned_at")),
+                name="team_area_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["team", "ended_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}: {self.cluster_id or self.subdistrict_id}"
 
 
 class VolunteerKind(models.TextChoices):
@@ -633,6 +701,16 @@ class CloseReason(models.TextChoices):
     OUT_OF_WINDOW = "out_of_window", _("Outside the age window")
 
 
+class CaseProgress(models.TextChoices):
+    """Where the field work on a case stands; follows from its visits by
+    ``field.services.cases.progress_of`` (the rule is written there)."""
+
+    NEW = "new", _("Not visited yet")
+    VISITED = "visited", _("Visited, not found")
+    FOUND = "found", _("Found")
+    RESOLVED = "resolved", _("Resolved")
+
+
 class Case(models.Model):
     """A child to be found and brought back. Opened and closed by ``find_unreached``;
     what the field records (visits, notes) belongs to the case and survives re-runs."""
@@ -645,6 +723,12 @@ class Case(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=16, choices=CloseReason.choices, blank=True)
     note = models.TextField(blank=True)
+    progress = models.CharField(
+        max_length=8, choices=CaseProgress.choices, default=CaseProgress.NEW, db_default="new"
+    )
+    # Tablets ask for what changed since their last sync: every write to a case
+    # (a visit, a note, find_unreached) moves this forward.
+    updated_at = models.DateTimeField(default=timezone.now, db_default=Now(), db_index=True)
 
     class Meta:
         constraints = [
@@ -652,6 +736,9 @@ class Case(models.Model):
                 fields=["child"], condition=Q(status="open"), name="case_one_open_per_child"
             ),
             models.CheckConstraint(condition=Q(kind__in=CaseKind.values), name="case_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(progress__in=CaseProgress.values), name="case_progress_valid"
+            ),
             models.CheckConstraint(
                 condition=(Q(status="open") & Q(closed_at__isnull=True) & Q(close_reason=""))
                 | (
@@ -675,6 +762,17 @@ class SearchOutcome(models.TextChoices):
     DUPLICATE = "duplicate", _("Duplicate record")
 
 
+class Resolution(models.TextChoices):
+    """What became of a child who was found."""
+
+    RETURNED_TO_SCHOOL = "returned_to_school", _("Returned to school")
+    NON_FORMAL = "non_formal", _("Non-formal education (กศน.)")
+    VOCATIONAL = "vocational", _("Vocational education")
+    SPECIAL_EDUCATION = "special_education", _("Special education centre")
+    NOT_RETURNING = "not_returning", _("Not returning")
+    REFERRED = "referred", _("Referred to a multidisciplinary team")
+
+
 class Visit(models.Model):
     """A home visit, as recorded in the field."""
 
@@ -692,11 +790,45 @@ class Visit(models.Model):
     )
     outcome = models.CharField(max_length=16, choices=SearchOutcome.choices)
     note = models.TextField(blank=True)
+    # Made by the tablet when the visit is recorded, so that a retried upload is
+    # recognised and never saved twice.
+    client_id = models.UUIDField(unique=True, null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_default=Now())
+    accuracy_m = models.FloatField(null=True, blank=True, help_text=_("GPS accuracy, metres"))
+    house_here = models.BooleanField(
+        default=False, help_text=_("The point is the house: it corrects the household location")
+    )
+    resolution = models.CharField(max_length=18, choices=Resolution.choices, blank=True)
+    school = models.ForeignKey(
+        School, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    detail = models.CharField(
+        max_length=300, blank=True, help_text=_("Where the family moved, or why not returning")
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="visits"
+    )
 
     class Meta:
-        ordering = ["case", "at"]
+        ordering = ["case", "at", "pk"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(outcome__in=SearchOutcome.values), name="visit_outcome_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(resolution="")
+                | (
+                    Q(resolution__in=Resolution.values)
+                    & Q(outcome__in=["found_at_address", "found_elsewhere"])
+                ),
+                name="visit_resolution_only_when_found",
+            ),
+            models.CheckConstraint(
+                condition=Q(accuracy_m__isnull=True) | Q(accuracy_m__gte=0),
+                name="visit_accuracy_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(house_here=False) | Q(point__isnull=False),
+                name="visit_house_here_has_point",
             ),
         ]

@@ -9,8 +9,13 @@ theirs to know about).
 - Coordinators see their province, narrowed to their districts when any are listed.
 - Officials see the same area as a coordinator but only as counts: never a name,
   an ID or an address (``AreaScope.names`` is false).
-- Search team members and volunteers are refused here; their pages scope by team
-  and zone instead.
+- Search team members see the households in their teams' current areas: whole
+  tambons, or village clusters of a tambon (a household is in a cluster when its
+  point lies inside the cluster's area and it is registered in that tambon).
+  ``households(at=...)`` gives the areas their teams held at another time: a visit
+  recorded offline is accepted from the team that held the case when it was made.
+  They open no area map or funnel.
+- Volunteers are refused here; their pages scope by zone instead.
 
 A household whose tambon is unknown lies in no area. Administrators see it, and
 so does the coordinator who uploaded the file its children came from: they hold
@@ -63,6 +68,8 @@ from field.models import (
     Reconciliation,
     ReviewStatus,
     Role,
+    Team,
+    TeamArea,
 )
 from geo.models import District, Province, Subdistrict, Village
 
@@ -93,6 +100,12 @@ class AreaScope:
     districts: tuple[str, ...] = ()
     names: bool = True
     """Whether the user may see personal data (names, IDs, addresses)."""
+    teams: tuple[int, ...] = ()
+    """A search team member's teams; their areas are the scope."""
+
+    @property
+    def by_team(self) -> bool:
+        return self.role == Role.TEAM_MEMBER
 
     @property
     def root(self) -> str:
@@ -108,16 +121,23 @@ class AreaScope:
         """Whether the area ``code`` may be opened: inside the scope, or the user's
         own province when they are narrowed to some of its districts (which then
         shows those districts only)."""
+        if self.by_team:
+            return False
         if self.province is None:
             return True
         if not code.startswith(self.province):
             return False
         return not self.districts or len(code) == 2 or code[:4] in self.districts
 
-    def households(self, to_household: str = "", to_child: str | None = None) -> Q:
+    def households(
+        self, to_household: str = "", to_child: str | None = None, at: dt.datetime | None = None
+    ) -> Q:
         """A filter on rows that reach a household through ``to_household``
         ("child__household__" from a ChildYear); ``to_child`` is the path to one
-        of its children, for the unplaced rule (default: through ``children``)."""
+        of its children, for the unplaced rule (default: through ``children``).
+        ``at``: for a team member, the areas their teams held then (default: now)."""
+        if self.by_team:
+            return self._team_households(to_household, at)
         if self.province is None:
             return Q()
         prefix = f"{to_household}subdistrict__code__startswith"
@@ -128,6 +148,30 @@ class AreaScope:
             own = Exists(Child.objects.filter(household=OuterRef("pk"), run__by_id=self.user_id))
             return placed | (unplaced & Q(own))
         return placed | (unplaced & Q(**{f"{to_child}run__by_id": self.user_id}))
+
+    def _team_households(self, to_household: str, at: dt.datetime | None) -> Q:
+        areas = TeamArea.objects.filter(team_id__in=self.teams)
+        if at is None:
+            areas = areas.filter(ended_at__isnull=True)
+        else:
+            areas = areas.filter(assigned_at__lte=at).filter(
+                Q(ended_at__isnull=True) | Q(ended_at__gt=at)
+            )
+        tambon = OuterRef(f"{to_household}subdistrict")
+        whole = areas.filter(cluster__isnull=True, subdistrict=tambon)
+        # Interior only: neighbouring clusters share their edge, so a point on it
+        # is inside one of them at most (rounding decides which), never in two
+        # teams' lists; one that falls in neither shows among the unassigned.
+        clustered = areas.filter(
+            cluster__isnull=False,
+            subdistrict=tambon,
+            cluster__area__contains=OuterRef(f"{to_household}point"),
+        )
+        # The tambon list first, so that PostgreSQL reads the households of those
+        # tambons by index instead of testing every household of the country.
+        return Q(**{f"{to_household}subdistrict__in": areas.values("subdistrict_id")}) & (
+            Q(Exists(whole)) | Q(Exists(clustered))
+        )
 
 
 def user_area(user: User) -> AreaScope:
@@ -155,6 +199,9 @@ def _load_area(user: AbstractBaseUser) -> AreaScope:
     role = profile["role"] if profile else None
     if getattr(user, "is_superuser", False) or role == Role.ADMINISTRATOR:
         return AreaScope(user_id=user.pk, role=Role.ADMINISTRATOR, province=None)
+    if role == Role.TEAM_MEMBER:
+        teams = tuple(sorted(Team.objects.filter(members__pk=user.pk).values_list("pk", flat=True)))
+        return AreaScope(user_id=user.pk, role=Role.TEAM_MEMBER, province=None, teams=teams)
     if profile is None or role not in (Role.COORDINATOR, Role.OFFICIAL):
         raise PermissionDenied
     if profile["province_id"] is None:
@@ -574,3 +621,46 @@ def unreached_households(
         for row in rows
     ]
     return HouseholdPoints(features=features[:limit], year=year, truncated=len(features) > limit)
+
+
+# --- search teams ----------------------------------------------------------------------
+
+
+def _team_scope(user: User) -> AreaScope:
+    scope = user_area(user)
+    if not scope.by_team:
+        raise PermissionDenied
+    return scope
+
+
+def team_cases(user: User, *, open_only: bool = True) -> QuerySet[Case]:
+    """The cases of the households in the member's teams' current areas."""
+    scope = _team_scope(user)
+    cases = Case.objects.filter(scope.households("child__household__"))
+    if open_only:
+        cases = cases.filter(status=CaseStatus.OPEN)
+    return cases
+
+
+def get_team_case(user: User, pk: int) -> Case:
+    """One case in the member's areas now; Http404 for any other, guessed or not."""
+    case = (
+        team_cases(user, open_only=False)
+        .select_related("child__household__village", "child__household__subdistrict")
+        .filter(pk=pk)
+        .first()
+    )
+    if case is None:
+        raise Http404
+    return case
+
+
+def case_for_visit(user: User, pk: int, at: dt.datetime) -> Case | None:
+    """The case a member's visit is for, when one of their teams held its household
+    now or at ``at``, the time the visit was recorded: a visit made offline before
+    the case was reassigned is still accepted. None for any other case."""
+    scope = _team_scope(user)
+    now_or_then = scope.households("child__household__") | scope.households(
+        "child__household__", at=at
+    )
+    return Case.objects.filter(now_or_then).filter(pk=pk).select_related("child").first()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from field import views
+from field import tablet_views, team_views, views
 
 urlpatterns = [
     path("imports/", views.imports, name="field-imports"),
@@ -12,4 +12,10 @@ urlpatterns = [
     path("funnel/reconcile/", views.funnel_reconcile, name="field-funnel-reconcile"),
     path("reviews/", views.reviews, name="field-reviews"),
     path("reviews/<int:pk>/decide/", views.review_decide_view, name="field-review-decide"),
+    path("teams/", team_views.teams, name="field-teams"),
+    path("teams/<int:pk>/", team_views.team, name="field-team"),
+    path("teams/propose/<str:district_code>/", team_views.team_propose, name="field-team-propose"),
+    path("my-area/", tablet_views.my_area, name="field-my-area"),
+    path("sw.js", tablet_views.service_worker, name="field-sw"),
+    path("manifest.webmanifest", tablet_views.manifest, name="field-manifest"),
 ]

@@ -14,7 +14,7 @@ from django.conf import settings
 
 from geo import gazetteer
 from geo.boundaries import import_boundaries
-from geo.models import Province, Subdistrict
+from geo.models import Province
 
 BOUNDARY_FILES = ("tha_adm1.geojson", "tha_adm2.geojson", "tha_adm3.geojson")
 NATIONAL_SUBDISTRICTS = 7425
@@ -84,9 +84,15 @@ def khon_kaen_boundaries(_khon_kaen_loaded: None, boundary_files: list[Path]) ->
 # province, `member_a` and `member_b` one district each and belong to search teams
 # A and B, `volunteer` is linked to a Volunteer in district A. All share the
 # password factories.TEST_PASSWORD; most tests just use client.force_login.
+from dataclasses import dataclass, field  # noqa: E402
+
 from django.contrib.auth.models import User  # noqa: E402
+from django.contrib.gis.geos import Point  # noqa: E402
 from factories import (  # noqa: E402
+    CaseFactory,
+    ChildFactory,
     DistrictFactory,
+    HouseholdFactory,
     ProfileFactory,
     ProvinceFactory,
     SubdistrictFactory,
@@ -97,9 +103,11 @@ from factories import (  # noqa: E402
     make,
 )
 
-from field.models import Role, Team  # noqa: E402
-from geo.models import District  # noqa: E402
+from field.models import Case, Role, Team, TeamArea  # noqa: E402
+from field.services.teams import team_area_assign  # noqa: E402
+from geo.models import District, Subdistrict, Village, VillageCluster  # noqa: E402
 from geo.models import Province as _Province  # noqa: E402
+from geo.services import clusters_replace  # noqa: E402
 
 
 @pytest.fixture
@@ -117,13 +125,13 @@ def persona_districts(persona_province: _Province) -> tuple[District, District]:
 
 
 @pytest.fixture
-def team_a(db: None) -> Team:
-    return make(TeamFactory, name="ทีมค้นหา ก")
+def team_a(persona_districts: tuple[District, District]) -> Team:
+    return make(TeamFactory, name="ทีมค้นหา ก", district=persona_districts[0])
 
 
 @pytest.fixture
-def team_b(db: None) -> Team:
-    return make(TeamFactory, name="ทีมค้นหา ข")
+def team_b(persona_districts: tuple[District, District]) -> Team:
+    return make(TeamFactory, name="ทีมค้นหา ข", district=persona_districts[1])
 
 
 def _persona(
@@ -172,3 +180,73 @@ def official(persona_province: _Province) -> User:
 
 
 # --- end of personas -------------------------------------------------------------------
+
+
+# --- teams in the field ------------------------------------------------------------------
+
+
+@dataclass
+class FieldWorld:
+    """Two teams' areas, and open cases in and between them.
+
+    - tambon ``whole_a`` (district A) is team A's, whole;
+    - tambon ``split_b`` (district B) has a west and an east cluster, one village
+      each: the west cluster is team B's, the east one nobody's.
+    Each list holds open cases, one child per household.
+    """
+
+    whole_a: Subdistrict
+    split_b: Subdistrict
+    west: VillageCluster
+    east: VillageCluster
+    cases_a: list[Case]
+    cases_b: list[Case]
+    cases_unassigned: list[Case]
+    areas: dict[str, TeamArea] = field(default_factory=dict)
+
+
+def _open_cases(
+    tambon: Subdistrict, x: float, y: float, n: int, village: Village | None
+) -> list[Case]:
+    cases = []
+    for i in range(n):
+        household = make(
+            HouseholdFactory,
+            subdistrict=tambon,
+            village=village,
+            point=Point(x + i * 0.0002, y, srid=4326),
+        )
+        cases.append(make(CaseFactory, child=make(ChildFactory, household=household)))
+    return cases
+
+
+@pytest.fixture
+def field_world(
+    persona_districts: tuple[District, District], team_a: Team, team_b: Team
+) -> FieldWorld:
+    whole_a = make(SubdistrictFactory, district=persona_districts[0])
+    split_b = make(SubdistrictFactory, district=persona_districts[1])
+    x0, y0, x1, y1 = split_b.geom.extent
+    middle = (y0 + y1) / 2
+    west_village = make(
+        VillageFactory, subdistrict=split_b, point=Point(x0 + 0.002, middle, srid=4326)
+    )
+    east_village = make(
+        VillageFactory, subdistrict=split_b, point=Point(x1 - 0.002, middle, srid=4326)
+    )
+    west, east = clusters_replace(
+        subdistrict=split_b, groups={"ตะวันตก": [west_village], "ตะวันออก": [east_village]}
+    )
+    ax, ay = whole_a.geom.centroid.coords
+    world = FieldWorld(
+        whole_a=whole_a,
+        split_b=split_b,
+        west=west,
+        east=east,
+        cases_a=_open_cases(whole_a, ax - 0.002, ay, 3, None),
+        cases_b=_open_cases(split_b, x0 + 0.001, middle, 3, west_village),
+        cases_unassigned=_open_cases(split_b, x1 - 0.003, middle, 2, east_village),
+    )
+    world.areas["a"] = team_area_assign(team=team_a, subdistrict=whole_a, by=None)
+    world.areas["b"] = team_area_assign(team=team_b, subdistrict=split_b, cluster=west, by=None)
+    return world

@@ -234,8 +234,11 @@ class HouseholdFactory(DjangoModelFactory[Household]):
     village = None
     precision = Precision.GIVEN
     point = LazyAttribute(
-        lambda o: None if o.precision == Precision.UNRESOLVED or o.subdistrict is None
-        else o.subdistrict.geom.centroid
+        lambda o: (
+            None
+            if o.precision == Precision.UNRESOLVED or o.subdistrict is None
+            else o.subdistrict.geom.centroid
+        )
     )
 
 

@@ -26,7 +26,7 @@ from field.demo.records import DemoData, SchoolRecord, Tambon
 from field.models import School, Team, Volunteer
 from field.services.accounts import profile_set
 from field.services.schools import schools_upsert
-from field.services.teams import team_create
+from field.services.teams import team_area_assign, team_create
 from field.services.volunteers import volunteer_create
 from geo.models import District, Province, Subdistrict, Village, VillageCluster
 from geo.services import clusters_replace, villages_upsert
@@ -178,13 +178,18 @@ def _base(schools: list[SchoolRecord], district: str) -> SchoolRecord:
 def _load_people(
     data: DemoData, tambon_codes: list[str], schools: dict[str, School], users: dict[str, User]
 ) -> None:
-    Team.objects.filter(name__in=[config.TEAM_A, config.TEAM_B]).delete()
     for name, district, member in (
         (config.TEAM_A, "4001", "member_a"),
         (config.TEAM_B, "4002", "member_b"),
     ):
         base = schools[_base(data.schools, district).code]
-        team_create(name=name, base_school=base, members=[users[member]])
+        team = team_create(
+            name=name,
+            base_school=base,
+            members=[users[member]],
+            district=District.objects.get(code=district),
+        )
+        _assign_demo_areas(team, sorted(c for c in tambon_codes if c.startswith(district)))
     villages = Village.objects.filter(subdistrict_id__in=tambon_codes).defer("area").in_bulk()
     for number, v in enumerate(data.volunteers):
         volunteer_create(
@@ -200,6 +205,18 @@ def _load_people(
         )
 
 
+def _assign_demo_areas(team: Team, tambons: list[str]) -> None:
+    """Two whole tambons and all but one cluster of a third: the rest of the
+    district is left for the coordinator to assign (the unassigned count)."""
+    whole, split = tambons[:2], tambons[2] if len(tambons) > 2 else None
+    for code in whole:
+        team_area_assign(team=team, subdistrict=Subdistrict.objects.get(code=code), by=None)
+    if split is not None:
+        subdistrict = Subdistrict.objects.get(code=split)
+        for cluster in list(VillageCluster.objects.filter(subdistrict=subdistrict))[:-1]:
+            team_area_assign(team=team, subdistrict=subdistrict, cluster=cluster, by=None)
+
+
 @transaction.atomic
 def load(data: DemoData) -> Loaded:
     tambon_codes = [t.code for t in data.tambons]
@@ -209,6 +226,8 @@ def load(data: DemoData) -> Loaded:
         Q(village__subdistrict_id__in=tambon_codes)
         | Q(user__username__in=[login.username for login in LOGINS])
     ).delete()
+    # Teams first: their areas hold on to the clusters that are rebuilt below.
+    Team.objects.filter(name__in=[config.TEAM_A, config.TEAM_B]).delete()
     _load_villages(data, tambon_codes)
     _load_clusters(data, tambon_codes)
     schools = _load_schools(data, tambon_codes)

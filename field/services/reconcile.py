@@ -314,7 +314,7 @@ def _update_cases(cursor: Any, year: int, now: dt.datetime) -> dict[str, int]:
     # Cases opened for a later year are that year's business.
     cursor.execute(
         """
-        UPDATE field_case k SET status = %(closed)s, closed_at = %(now)s,
+        UPDATE field_case k SET status = %(closed)s, closed_at = %(now)s, updated_at = %(now)s,
             close_reason = CASE y.status
                 WHEN %(enrolled)s THEN %(found)s
                 WHEN %(graduated)s THEN %(finished)s
@@ -342,25 +342,25 @@ def _update_cases(cursor: Any, year: int, now: dt.datetime) -> dict[str, int]:
     # imported later, to have dropped out: the kind follows, the case stays.
     cursor.execute(
         """
-        UPDATE field_case k SET kind = y.status
+        UPDATE field_case k SET kind = y.status, updated_at = %s
         FROM field_childyear y
         WHERE y.child_id = k.child_id AND y.academic_year = %s AND k.status = %s
           AND y.status = ANY(%s) AND k.kind <> y.status
         """,
-        [year, CaseStatus.OPEN, unreached],
+        [now, year, CaseStatus.OPEN, unreached],
     )
     changed = int(cursor.rowcount)
     cursor.execute(
         """
         INSERT INTO field_case
-            (child_id, kind, status, academic_year, opened_at, close_reason, note)
-        SELECT y.child_id, y.status, %s, %s, %s, '', ''
+            (child_id, kind, status, academic_year, opened_at, close_reason, note, updated_at)
+        SELECT y.child_id, y.status, %s, %s, %s, '', '', %s
         FROM field_childyear y
         WHERE y.academic_year = %s AND y.status = ANY(%s)
           AND NOT EXISTS (
               SELECT 1 FROM field_case k WHERE k.child_id = y.child_id AND k.status = %s)
         """,
-        [CaseStatus.OPEN, year, now, year, unreached, CaseStatus.OPEN],
+        [CaseStatus.OPEN, year, now, now, year, unreached, CaseStatus.OPEN],
     )
     opened = int(cursor.rowcount)
     open_now = dict(

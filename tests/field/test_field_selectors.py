@@ -31,12 +31,14 @@ from field.models import (
     Household,
     Precision,
     Role,
+    Team,
 )
 from field.selectors import (
     funnel,
     get_import_run,
     import_runs_for_user,
     resolve_area,
+    reviews_for_user,
     scope_children,
     scope_households,
     unreached_households,
@@ -115,10 +117,25 @@ def test_administrators_and_superusers_see_the_country(admin: User) -> None:
         assert scope.may_open("10") and scope.may_open("401001")
 
 
-@pytest.mark.parametrize("persona", ["member_a", "volunteer"])
-def test_field_roles_are_refused(persona: str, request: pytest.FixtureRequest) -> None:
+def test_volunteers_are_refused(volunteer: User) -> None:
     with pytest.raises(PermissionDenied):
-        user_area(request.getfixturevalue(persona))
+        user_area(volunteer)
+
+
+def test_team_members_are_scoped_to_their_teams_and_open_no_area(
+    member_a: User, team_a: Team
+) -> None:
+    scope = user_area(member_a)
+    assert scope.by_team and scope.teams == (team_a.pk,)
+    assert not scope.may_manage
+    assert not any(scope.may_open(code) for code in ("", "10", "1001", "100101"))
+    for read in (
+        lambda: import_runs_for_user(member_a),
+        lambda: funnel(user=member_a, area_code=None, year=None),
+        lambda: reviews_for_user(member_a),
+    ):
+        with pytest.raises(PermissionDenied):
+            read()
 
 
 def test_anonymous_users_and_users_without_an_area_are_refused(db: None) -> None:

@@ -1,0 +1,186 @@
+"""The search team members' API: their area, their cases, and visit uploads.
+
+Every case read goes through ``team_cases`` / ``get_team_case``, the scoped
+selectors; other roles are refused before any of it runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.contrib.gis.db.models import GeometryField
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case as CaseWhen
+from django.db.models import F, Func, Value, When
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from field.api.payload import cursor_make, cursor_read, member_case, member_case_ids, member_cases
+from field.api.serializers import (
+    AreaOut,
+    CaseOut,
+    SyncOut,
+    TeamAreaFeature,
+    UploadIn,
+    UploadOut,
+    VillageFeature,
+)
+from field.models import Resolution, School, SearchOutcome, Team, TeamArea
+from field.selectors import user_area
+from field.services.sync import VisitUpload, visits_upload
+from geo.models import Village
+
+# About 11 m: invisible at the zoom a team's area is drawn at, and it cuts a real
+# tambon's boundary from thousands of vertices to hundreds.
+AREA_SIMPLIFY_DEGREES = 0.0001
+
+
+class IsTeamMember(BasePermission):
+    message = "For search team members only."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        # user_area raises PermissionDenied itself for roles with no scope at all.
+        return user_area(request.user).by_team
+
+
+class MemberView(APIView):
+    permission_classes = [IsAuthenticated, IsTeamMember]
+
+
+def _choices(choices: list[tuple[str, Any]]) -> list[dict[str, str]]:
+    return [{"value": value, "label": str(label)} for value, label in choices]
+
+
+class AreaView(MemberView):
+    @extend_schema(responses=AreaOut, operation_id="area")
+    def get(self, request: Request) -> Response:
+        scope = user_area(request.user)
+        teams = list(
+            Team.objects.filter(pk__in=scope.teams).select_related("base_school").order_by("pk")
+        )
+        areas = list(
+            TeamArea.objects.filter(team_id__in=scope.teams, ended_at__isnull=True)
+            .select_related("subdistrict", "cluster")
+            .defer("subdistrict__geom", "cluster__area")
+            .annotate(
+                shape=Func(
+                    CaseWhen(
+                        When(cluster__isnull=True, then=F("subdistrict__geom")),
+                        default=F("cluster__area"),
+                    ),
+                    Value(AREA_SIMPLIFY_DEGREES),
+                    function="ST_SimplifyPreserveTopology",
+                    output_field=GeometryField(srid=4326),
+                )
+            )
+            .order_by("team_id", "subdistrict_id", "cluster_id")
+        )
+        tambons = {area.subdistrict_id for area in areas}
+        districts = {area.subdistrict.district_id for area in areas}
+        districts |= {team.district_id for team in teams if team.district_id}
+        villages = Village.objects.filter(subdistrict_id__in=tambons).defer("area")
+        schools = (
+            School.objects.filter(subdistrict__district_id__in=districts)
+            .order_by("name", "code")
+            .values("code", "name")
+        )
+        return Response(
+            {
+                "teams": [
+                    {"id": team.pk, "name": team.name, "base": _base(team)} for team in teams
+                ],
+                "areas": TeamAreaFeature(areas, many=True).data,
+                "villages": VillageFeature(villages, many=True).data,
+                "schools": list(schools),
+                "outcomes": _choices(SearchOutcome.choices),
+                "resolutions": _choices(Resolution.choices),
+            }
+        )
+
+
+def _base(team: Team) -> list[float] | None:
+    point = team.base_point
+    if point is None and team.base_school is not None:
+        point = team.base_school.point
+    if point is None:
+        return None
+    return [round(point.x, 5), round(point.y, 5)]
+
+
+class SyncView(MemberView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "since", str, description="The cursor of the last sync; none for a full one"
+            )
+        ],
+        responses=SyncOut,
+        operation_id="sync",
+    )
+    def get(self, request: Request) -> Response:
+        # Taken before reading, so that nothing changed during the read is skipped.
+        cursor = cursor_make()
+        since = cursor_read(request.query_params.get("since"))
+        case_ids = member_case_ids(request.user)
+        cases = member_cases(request.user, since=since)
+        return Response(
+            {
+                "cursor": cursor,
+                "full": since is None,
+                "case_ids": case_ids,
+                "cases": CaseOut(cases, many=True).data,
+            }
+        )
+
+
+class UploadView(MemberView):
+    @extend_schema(request=UploadIn, responses=UploadOut, operation_id="sync_visits")
+    def post(self, request: Request) -> Response:
+        incoming = UploadIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        uploads = [
+            VisitUpload(
+                client_id=item["client_id"],
+                case=item["case"],
+                at=item["at"],
+                outcome=item["outcome"],
+                note=item.get("note") or "",
+                lon=item.get("lon"),
+                lat=item.get("lat"),
+                accuracy_m=item.get("accuracy_m"),
+                house_here=item.get("house_here", False),
+                resolution=item.get("resolution") or "",
+                school=item.get("school") or "",
+                detail=item.get("detail") or "",
+            )
+            for item in incoming.validated_data["visits"]
+        ]
+        user = request.user
+        if not isinstance(user, User):
+            raise PermissionDenied
+        results = visits_upload(user=user, visits=uploads)
+        return Response(
+            {
+                "results": [
+                    {**dataclasses.asdict(result), "status": result.status.value}
+                    for result in results
+                ]
+            }
+        )
+
+
+class CaseListView(MemberView):
+    @extend_schema(responses=CaseOut(many=True), operation_id="cases_list")
+    def get(self, request: Request) -> Response:
+        return Response(CaseOut(member_cases(request.user), many=True).data)
+
+
+class CaseDetailView(MemberView):
+    @extend_schema(responses=CaseOut, operation_id="case")
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(CaseOut(member_case(request.user, pk)).data)

@@ -1,0 +1,128 @@
+"""Visits uploaded from tablets that worked offline.
+
+A tablet keeps the visits it records in a queue and uploads them when it has a
+connection, as many times as it takes: each visit carries the id the tablet gave
+it (``client_id``), so a retry returns what was saved and saves nothing twice.
+Each visit is saved on its own, so one that is refused never loses the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.contrib.auth.models import User
+from django.contrib.gis.geos import Point
+from django.db import transaction
+from django.utils import timezone
+
+from field.models import Household, Resolution, Role, School, SearchOutcome, Team, Visit
+from field.selectors import AreaScope, case_for_visit, user_area
+from field.services.cases import VisitError, visit_record
+
+# A tablet's clock may run a little fast; a visit further in the future than this
+# is refused as a clock error rather than kept with an impossible time.
+CLOCK_SKEW = dt.timedelta(minutes=10)
+
+
+class UploadStatus(StrEnum):
+    SAVED = "saved"
+    DUPLICATE = "duplicate"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class VisitUpload:
+    client_id: uuid.UUID
+    case: int
+    at: dt.datetime
+    outcome: str
+    note: str = ""
+    lon: float | None = None
+    lat: float | None = None
+    accuracy_m: float | None = None
+    house_here: bool = False
+    resolution: str = ""
+    school: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    client_id: str
+    status: UploadStatus
+    visit: int | None = None
+    reason: str = ""
+
+
+def _team_of(user: User, household: int, at: dt.datetime, teams: tuple[int, ...]) -> Team | None:
+    """The member's team that holds the household now, else the one that held it at
+    ``at``: for a member of several teams, the visit is that team's work."""
+    for when in (None, at):
+        for team_id in teams:
+            one = AreaScope(user_id=user.pk, role=Role.TEAM_MEMBER, province=None, teams=(team_id,))
+            if Household.objects.filter(pk=household).filter(one.households(at=when)).exists():
+                return Team.objects.get(pk=team_id)
+    return None
+
+
+def _refused(item: VisitUpload, reason: str) -> UploadResult:
+    return UploadResult(str(item.client_id), UploadStatus.REFUSED, reason=reason)
+
+
+def _one(user: User, item: VisitUpload, teams: tuple[int, ...]) -> UploadResult:
+    earlier = Visit.objects.filter(client_id=item.client_id).first()
+    if earlier is not None:
+        if earlier.by_id != user.pk or earlier.case_id != item.case:
+            return _refused(item, "this visit id belongs to another visit")
+        return UploadResult(str(item.client_id), UploadStatus.DUPLICATE, earlier.pk)
+    if timezone.is_naive(item.at):
+        return _refused(item, "the time of the visit has no time zone")
+    if item.at > timezone.now() + CLOCK_SKEW:
+        return _refused(item, "the time of the visit is in the future: check the clock")
+    if item.outcome not in SearchOutcome.values:
+        return _refused(item, f"unknown outcome {item.outcome!r}")
+    if item.resolution and item.resolution not in Resolution.values:
+        return _refused(item, f"unknown resolution {item.resolution!r}")
+    case = case_for_visit(user, item.case, item.at)
+    if case is None:
+        return _refused(item, "this case is not in your team's area")
+    point = None
+    if item.lon is not None and item.lat is not None:
+        if not (-180 <= item.lon <= 180 and -90 <= item.lat <= 90):
+            return _refused(item, "the GPS position is not a longitude and latitude")
+        point = Point(item.lon, item.lat, srid=4326)
+    school = None
+    if item.school:
+        school = School.objects.filter(code=item.school).first()
+        if school is None:
+            return _refused(item, f"unknown school {item.school!r}")
+    try:
+        with transaction.atomic():
+            visit = visit_record(
+                case=case,
+                by=user,
+                at=item.at,
+                point=point,
+                outcome=SearchOutcome(item.outcome),
+                note=item.note,
+                client_id=item.client_id,
+                accuracy_m=item.accuracy_m,
+                house_here=item.house_here,
+                resolution=item.resolution,
+                school=school,
+                detail=item.detail,
+                team=_team_of(user, case.child.household_id, item.at, teams),
+            )
+    except VisitError as error:
+        return _refused(item, str(error))
+    return UploadResult(str(item.client_id), UploadStatus.SAVED, visit.pk)
+
+
+def visits_upload(*, user: User, visits: Sequence[VisitUpload]) -> list[UploadResult]:
+    """Saves a tablet's queued visits, each on its own; a result for every one."""
+    teams = user_area(user).teams
+    return [_one(user, item, teams) for item in visits]

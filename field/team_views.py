@@ -1,0 +1,167 @@
+"""The coordinator's search-team pages: the teams and their progress, giving a
+team places of its district, and a proposed division of a district. Every read
+goes through ``field.team_selectors``, which decides who may manage what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from field.selectors import user_area
+from field.services.proposal import proposal_accept
+from field.services.teams import team_area_assign, team_area_end
+from field.team_selectors import (
+    area_to_end,
+    district_proposal,
+    get_team,
+    place_for_assignment,
+    team_district,
+    teams_in_scope,
+    teams_overview,
+)
+
+# Holding teams are told apart on the map by these (ColorBrewer Set2, then
+# Dark2): colour-blind safe, and distinct from the boundary blue.
+TEAM_COLOURS = (
+    "#66c2a5",
+    "#fc8d62",
+    "#8da0cb",
+    "#e78ac3",
+    "#a6d854",
+    "#ffd92f",
+    "#e5c494",
+    "#1b9e77",
+    "#d95f02",
+    "#7570b3",
+)
+
+
+def _user(request: HttpRequest) -> User:
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
+
+
+@login_required
+@require_safe
+def teams(request: HttpRequest) -> HttpResponse:
+    overview = teams_overview(request.user)
+    districts = sorted(
+        {row.team.district for row in overview.teams if row.team.district},
+        key=lambda district: district.code,
+    )
+    return render(
+        request,
+        "field/teams.html",
+        {"overview": overview, "scope": overview.scope, "districts": districts},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def team(request: HttpRequest, pk: int) -> HttpResponse:
+    found = get_team(request.user, pk)
+    if request.method == "POST":
+        user = _user(request)
+        if "assign" in request.POST:
+            subdistrict, cluster = place_for_assignment(user, found, request.POST["assign"])
+            try:
+                team_area_assign(team=found, subdistrict=subdistrict, cluster=cluster, by=user)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(
+                    request,
+                    _("%(place)s is now team %(team)s's.")
+                    % {"place": cluster.name if cluster else subdistrict.name_th, "team": found},
+                )
+        elif "end" in request.POST and request.POST["end"].isdigit():
+            area = area_to_end(user, found, int(request.POST["end"]))
+            team_area_end(area=area)
+            messages.success(
+                request,
+                _("Team %(team)s no longer holds %(place)s.")
+                % {
+                    "team": area.team,
+                    "place": area.cluster.name if area.cluster else area.subdistrict.name_th,
+                },
+            )
+        else:
+            return HttpResponseBadRequest(_("Choose a place to assign or an assignment to end."))
+        return redirect("field-team", pk=found.pk)
+    district = team_district(request.user, found)
+    colours = {
+        team_id: TEAM_COLOURS[index % len(TEAM_COLOURS)]
+        for index, team_id in enumerate(sorted(district.teams))
+    }
+    page_data: dict[str, Any] = {
+        "features": district.map_features,
+        "extent": district.extent,
+        "team": found.pk,
+        "colours": {str(k): v for k, v in colours.items()},
+        "tiles": {"url": settings.TILE_URL, "attribution": settings.TILE_ATTRIBUTION},
+        "strings": {
+            "assign": _("Assign to %(team)s") % {"team": found.name},
+            "held": _("Held by %(team)s"),
+            "free": _("Not assigned"),
+            "open": _("Open cases"),
+        },
+    }
+    return render(
+        request,
+        "field/team.html",
+        {
+            "team": found,
+            "district": district,
+            "legend": [
+                {"id": team_id, "name": district.teams[team_id], "colour": colour}
+                for team_id, colour in colours.items()
+            ],
+            "page_data": page_data,
+            "scope": user_area(request.user),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def team_propose(request: HttpRequest, district_code: str) -> HttpResponse:
+    proposal = district_proposal(request.user, district_code)
+    if request.method == "POST":
+        user = _user(request)
+        mapping: dict[str, int] = {}
+        for value in request.POST.getlist("unit"):
+            key, _sep, team_id = value.partition(":")
+            if not team_id.isdigit():
+                return HttpResponseBadRequest(_("The proposal was garbled; open it again."))
+            mapping[key] = int(team_id)
+        allowed = {
+            t.pk: t for t in teams_in_scope(user_area(user)).filter(district=proposal.district)
+        }
+        try:
+            areas = proposal_accept(
+                district=proposal.district, mapping=mapping, teams=allowed, by=user
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("field-team-propose", district_code=proposal.district.code)
+        messages.success(
+            request,
+            _("The proposal is in force: %(count)s places assigned.") % {"count": len(areas)},
+        )
+        return redirect(reverse("field-teams"))
+    return render(
+        request,
+        "field/team_propose.html",
+        {"proposal": proposal, "scope": user_area(request.user)},
+    )

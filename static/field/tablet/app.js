@@ -1,0 +1,426 @@
+// "My area": a search team member's cases on a map and in a list, and the visits
+// they record, offline first. Everything is drawn from IndexedDB; the network
+// only refreshes it (sync.js).
+/* global L */
+import * as db from "./db.js";
+import { FOUND, RANK, movesHousehold, progressOf } from "./rule.js";
+import { SyncError, fetchArea, sync } from "./sync.js";
+
+const T = JSON.parse(document.getElementById("tablet-strings").textContent);
+const SYNC_EVERY_MS = 60_000;
+const COLOURS = { new: "#c62828", visited: "#ef6c00", found: "#1565c0", resolved: "#2e7d32" };
+
+const state = { area: null, cases: [], queue: [], fix: null, open: null, bounded: false };
+
+function format(template, values) {
+  return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key]));
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  node.append(...children.filter((child) => child != null));
+  return node;
+}
+
+function label(list, value) {
+  const found = (list || []).find((item) => item.value === value);
+  return found ? found.label : value;
+}
+
+// --- what a case looks like with its queued visits ------------------------------------
+
+function pendingOf(caseId) {
+  return state.queue.filter((visit) => visit.case === caseId);
+}
+
+function view(one) {
+  const pending = pendingOf(one.id);
+  const progress = progressOf([...one.visits, ...pending]);
+  const best = RANK[progress] > RANK[one.progress] ? progress : one.progress;
+  const household = { ...one.household };
+  for (const visit of pending) {
+    if (movesHousehold(visit)) {
+      Object.assign(household, { lon: visit.lon, lat: visit.lat, precision: "field_gps" });
+    }
+  }
+  return { ...one, progress: best, household, pending };
+}
+
+function origin() {
+  if (state.fix) return [state.fix.lon, state.fix.lat];
+  const team = (state.area?.teams || []).find((t) => t.base);
+  return team ? team.base : null;
+}
+
+function distanceM(a, b) {
+  const rad = Math.PI / 180;
+  const dLat = (b[1] - a[1]) * rad;
+  const dLon = (b[0] - a[0]) * rad;
+  const h = Math.sin(dLat / 2) ** 2 +
+    Math.cos(a[1] * rad) * Math.cos(b[1] * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6_371_000 * Math.asin(Math.sqrt(h));
+}
+
+function distanceText(metres) {
+  if (metres == null) return T.none;
+  return metres < 1000
+    ? format(T.m, { d: Math.round(metres) })
+    : format(T.km, { d: (metres / 1000).toFixed(1) });
+}
+
+// --- map --------------------------------------------------------------------------------
+
+const mapNode = document.getElementById("map");
+const map = L.map(mapNode, { zoomControl: true, tap: true }).setView([15.0, 101.0], 6);
+L.tileLayer(mapNode.dataset.tileUrl, {
+  maxZoom: 19,
+  attribution: mapNode.dataset.tileAttribution,
+}).addTo(map);
+const areaLayer = L.geoJSON(null, {
+  style: { color: "#0b3d91", weight: 3, fillOpacity: 0.06 },
+}).addTo(map);
+const villageLayer = L.geoJSON(null, {
+  pointToLayer: (feature, latlng) =>
+    L.circleMarker(latlng, { radius: 5, color: "#333", weight: 2, fillColor: "#fff", fillOpacity: 1 })
+      .bindTooltip(`${feature.properties.name} (${feature.properties.moo ?? ""})`),
+}).addTo(map);
+const households = L.markerClusterGroup({ maxClusterRadius: 40, disableClusteringAtZoom: 18 }).addTo(map);
+let me = null;
+
+function drawArea() {
+  areaLayer.clearLayers();
+  villageLayer.clearLayers();
+  if (!state.area) return;
+  areaLayer.addData(state.area.areas);
+  villageLayer.addData(state.area.villages);
+  if (!state.bounded && areaLayer.getLayers().length) {
+    map.fitBounds(areaLayer.getBounds(), { padding: [20, 20] });
+    state.bounded = true;
+  }
+}
+
+function drawHouseholds(views) {
+  households.clearLayers();
+  for (const one of views) {
+    const { lon, lat } = one.household;
+    if (lon == null || lat == null) continue;
+    const marker = L.circleMarker([lat, lon], {
+      radius: 11,
+      color: "#000",
+      weight: 2,
+      fillColor: COLOURS[one.progress],
+      fillOpacity: 0.9,
+      className: `household progress-${one.progress}`,
+    });
+    marker.bindTooltip(one.child.name);
+    marker.on("click", () => openCase(one.id));
+    households.addLayer(marker);
+  }
+}
+
+function drawMe() {
+  if (!state.fix) return;
+  const latlng = [state.fix.lat, state.fix.lon];
+  if (!me) {
+    me = {
+      circle: L.circle(latlng, { radius: state.fix.accuracy, color: "#1565c0", weight: 1 }).addTo(map),
+      dot: L.circleMarker(latlng, { radius: 8, color: "#fff", weight: 3, fillColor: "#1565c0", fillOpacity: 1 }).addTo(map),
+    };
+  } else {
+    me.circle.setLatLng(latlng).setRadius(state.fix.accuracy);
+    me.dot.setLatLng(latlng);
+  }
+}
+
+// --- list -------------------------------------------------------------------------------
+
+const list = document.getElementById("case-list");
+const filterProgress = document.getElementById("filter-progress");
+const filterKind = document.getElementById("filter-kind");
+
+function drawList(views) {
+  const from = origin();
+  const rows = views
+    .filter((one) => !filterProgress.value || one.progress === filterProgress.value)
+    .filter((one) => !filterKind.value || one.kind === filterKind.value)
+    .map((one) => {
+      const { lon, lat } = one.household;
+      const d = from && lon != null && lat != null ? distanceM(from, [lon, lat]) : null;
+      return { one, d };
+    })
+    .sort((a, b) => (a.d ?? Infinity) - (b.d ?? Infinity) || a.one.child.name.localeCompare(b.one.child.name));
+  document.getElementById("list-count").textContent = rows.length
+    ? format(T.cases, { n: rows.length })
+    : T.noCases;
+  list.replaceChildren(
+    ...rows.map(({ one, d }) =>
+      el("li", {},
+        el("button", { type: "button", class: "case-row", "data-case": String(one.id), "data-progress": one.progress },
+          el("span", { class: "case-name", text: one.child.name }),
+          el("span", { class: "case-meta", text: [
+            one.child.age != null ? format(T.age, { n: one.child.age }) : null,
+            one.household.village_name || one.household.subdistrict_name,
+          ].filter(Boolean).join(" · ") }),
+          el("span", { class: "case-distance", text: distanceText(d) }),
+          el("span", { class: `badge progress-${one.progress}`, text: T.progress[one.progress] }),
+          one.pending.length ? el("span", { class: "badge pending", text: T.waiting }) : null,
+        ),
+      ),
+    ),
+  );
+  list.querySelectorAll(".case-row").forEach((button) =>
+    button.addEventListener("click", () => openCase(Number(button.dataset.case))),
+  );
+}
+
+// --- case panel -------------------------------------------------------------------------
+
+const panel = document.getElementById("case-panel");
+const listView = document.getElementById("list-view");
+const form = document.getElementById("visit-form");
+
+function fact(term, value) {
+  return el("div", {}, el("dt", { text: term }), el("dd", { text: value || T.none }));
+}
+
+function drawPanel() {
+  const raw = state.cases.find((one) => one.id === state.open);
+  if (!raw) {
+    closeCase();
+    return;
+  }
+  const one = view(raw);
+  const h = one.household;
+  panel.dataset.case = String(one.id);
+  document.getElementById("case-name").textContent = one.child.name;
+  const address = [h.house_no, h.moo ? `ม.${h.moo}` : "", h.village_name, h.subdistrict_name]
+    .filter(Boolean).join(" ");
+  document.getElementById("case-facts").replaceChildren(...[
+    fact(T.labels.progress, T.progress[one.progress]),
+    fact(T.labels.kind, T.kinds[one.kind]),
+    fact(T.labels.age, one.child.age != null ? format(T.age, { n: one.child.age }) : null),
+    fact(T.labels.birthDate, one.child.birth_date),
+    fact(T.labels.nationalId, one.child.national_id),
+    one.child.g_code ? fact(T.labels.gCode, one.child.g_code) : null,
+    fact(T.labels.address, h.address || address),
+    fact(T.labels.precision, T.precisions[h.precision] || h.precision),
+    fact(T.labels.note, one.note),
+  ].filter(Boolean));
+  const outcomes = state.area?.outcomes || [];
+  const resolutions = state.area?.resolutions || [];
+  const history = [
+    ...one.visits.map((visit) => ({ visit, pending: false })),
+    ...one.pending.map((visit) => ({ visit, pending: true })),
+  ].sort((a, b) => (a.visit.at < b.visit.at ? -1 : 1));
+  document.getElementById("case-visits").replaceChildren(
+    ...(history.length
+      ? history.map(({ visit, pending }) =>
+        el("li", { class: pending ? "visit pending" : "visit" },
+          el("span", { class: "visit-at", text: new Date(visit.at).toLocaleString(document.documentElement.lang) }),
+          " ",
+          el("strong", { text: label(outcomes, visit.outcome) }),
+          visit.resolution ? ` · ${label(resolutions, visit.resolution)}` : null,
+          visit.detail ? ` · ${visit.detail}` : null,
+          visit.note ? el("div", { class: "visit-note", text: visit.note }) : null,
+          pending ? el("span", { class: "badge pending", text: T.waiting }) : null,
+        ))
+      : [el("li", { class: "visit none", text: T.noVisits })]),
+  );
+}
+
+function fillSelect(select, items, withBlank) {
+  select.replaceChildren(
+    ...(withBlank ? [el("option", { value: "", text: T.choose })] : []),
+    ...items.map((item) => el("option", { value: item.value, text: item.label })),
+  );
+}
+
+function formVisibility() {
+  const found = FOUND.includes(form.outcome.value);
+  form.querySelector("[data-when=found]").hidden = !found;
+  if (!found) form.resolution.value = "";
+  const school = found && form.resolution.value === "returned_to_school";
+  form.querySelector("[data-when=school]").hidden = !school;
+  if (!school) form.school.value = "";
+  form.house_here.disabled = !state.fix;
+  form.use_gps.disabled = !state.fix;
+  document.getElementById("fix").textContent = state.fix
+    ? format(T.fix, { m: Math.round(state.fix.accuracy) })
+    : T.noFix;
+}
+
+function openCase(id) {
+  state.open = id;
+  form.reset();
+  fillSelect(form.outcome, state.area?.outcomes || [], true);
+  fillSelect(form.resolution, state.area?.resolutions || [], true);
+  fillSelect(form.school, (state.area?.schools || []).map((s) => ({ value: s.code, label: s.name })), true);
+  formVisibility();
+  drawPanel();
+  listView.hidden = true;
+  panel.hidden = false;
+  panel.scrollTop = 0;
+}
+
+function closeCase() {
+  state.open = null;
+  panel.hidden = true;
+  listView.hidden = false;
+}
+
+function isoWithOffset(date) {
+  const pad = (n) => String(Math.trunc(Math.abs(n))).padStart(2, "0");
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` +
+    `${sign}${pad(offset / 60)}:${pad(offset % 60)}`;
+}
+
+form.outcome.addEventListener("change", formVisibility);
+form.resolution.addEventListener("change", formVisibility);
+form.house_here.addEventListener("change", () => {
+  // The house's position is the GPS fix: one needs the other.
+  if (form.house_here.checked) form.use_gps.checked = true;
+});
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (state.open == null) return;
+  const withFix = state.fix && (form.use_gps.checked || form.house_here.checked);
+  if ((form.use_gps.checked || form.house_here.checked) && !state.fix) {
+    notify(T.needFix);
+    return;
+  }
+  const visit = {
+    client_id: crypto.randomUUID(),
+    case: state.open,
+    at: isoWithOffset(new Date()),
+    outcome: form.outcome.value,
+    resolution: form.resolution.value,
+    school: form.school.value,
+    detail: form.detail.value.trim(),
+    note: form.note.value.trim(),
+    lon: withFix ? state.fix.lon : null,
+    lat: withFix ? state.fix.lat : null,
+    accuracy_m: withFix ? state.fix.accuracy : null,
+    house_here: Boolean(withFix && form.house_here.checked),
+  };
+  await db.put("queue", visit);
+  await reload();
+  openCase(visit.case);
+  notify(T.saved, false);
+  trySync();
+});
+
+document.getElementById("back").addEventListener("click", closeCase);
+filterProgress.addEventListener("change", () => drawList(state.cases.map(view)));
+filterKind.addEventListener("change", () => drawList(state.cases.map(view)));
+
+// --- status and sync --------------------------------------------------------------------
+
+const notice = document.getElementById("notice");
+let noticeTimer = null;
+
+function notify(text, sticky = true) {
+  notice.textContent = text;
+  notice.hidden = false;
+  clearTimeout(noticeTimer);
+  if (!sticky) noticeTimer = setTimeout(() => { notice.hidden = true; }, 4000);
+}
+
+async function drawStatus() {
+  const net = document.getElementById("net");
+  net.dataset.online = String(navigator.onLine);
+  net.textContent = navigator.onLine ? T.online : T.offline;
+  const queue = document.getElementById("queue");
+  queue.dataset.count = String(state.queue.length);
+  queue.textContent = format(T.queue, { n: state.queue.length });
+  const last = await db.getMeta("lastSync");
+  document.getElementById("last-sync").textContent = last
+    ? format(T.lastSync, { time: new Date(last).toLocaleString(document.documentElement.lang) })
+    : T.neverSynced;
+}
+
+// Reads everything back from IndexedDB and draws it: the one way the screen
+// changes, so what it shows is always what the tablet holds.
+async function reload() {
+  state.area = await db.getMeta("area");
+  state.cases = await db.all("cases");
+  state.queue = await db.all("queue");
+  const views = state.cases.map(view);
+  drawArea();
+  drawHouseholds(views);
+  drawList(views);
+  if (state.open != null) drawPanel();
+  await drawStatus();
+}
+
+let syncing = false;
+
+async function trySync() {
+  if (!navigator.onLine || syncing) {
+    await drawStatus();
+    return;
+  }
+  syncing = true;
+  document.body.dataset.syncing = "true";
+  try {
+    if (!state.area) await fetchArea();
+    await sync({ onRefused: (result) => notify(format(T.refused, { reason: result.reason })) });
+  } catch (error) {
+    if (error instanceof SyncError && error.signedOut) notify(T.signedOut);
+    else if (navigator.onLine) notify(format(T.syncFailed, { reason: error.message }));
+  } finally {
+    syncing = false;
+    delete document.body.dataset.syncing;
+    await reload();
+  }
+}
+
+document.getElementById("sync-now").addEventListener("click", () => trySync());
+window.addEventListener("online", () => trySync());
+window.addEventListener("offline", () => drawStatus());
+setInterval(() => trySync(), SYNC_EVERY_MS);
+
+if ("geolocation" in navigator) {
+  navigator.geolocation.watchPosition(
+    (position) => {
+      state.fix = {
+        lon: position.coords.longitude,
+        lat: position.coords.latitude,
+        accuracy: position.coords.accuracy,
+      };
+      drawMe();
+      drawList(state.cases.map(view));
+      if (state.open != null) formVisibility();
+    },
+    () => {},
+    { enableHighAccuracy: true, maximumAge: 10_000 },
+  );
+}
+
+if ("serviceWorker" in navigator) {
+  const url = document.getElementById("tablet-app").dataset.sw;
+  navigator.serviceWorker.register(url, { scope: "/" }).catch(() => {});
+}
+
+async function start() {
+  await reload();
+  if (navigator.onLine) {
+    // The area (outcomes, schools, polygons) may have changed since it was kept.
+    try {
+      await fetchArea();
+    } catch (error) {
+      // Kept copy drawn already; the sync below reports the problem.
+    }
+    await trySync();
+  }
+  document.body.dataset.ready = "true";
+}
+
+start();

@@ -1,0 +1,72 @@
+// IndexedDB, promised: the tablet's copy of its cases and its queue of visits.
+//   meta:  {key, value}: the sync cursor, the area payload, the last sync time;
+//   cases: the case objects of the sync API, by id;
+//   queue: visits waiting to upload, by client_id.
+const NAME = "takhai-my-area";
+const VERSION = 1;
+
+function promised(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+let opening = null;
+
+export function open() {
+  if (!opening) {
+    const request = indexedDB.open(NAME, VERSION);
+    request.onupgradeneeded = () => {
+      const db = request.result;
+      db.createObjectStore("meta", { keyPath: "key" });
+      db.createObjectStore("cases", { keyPath: "id" });
+      db.createObjectStore("queue", { keyPath: "client_id" });
+    };
+    opening = promised(request);
+  }
+  return opening;
+}
+
+// Runs work(stores) in one transaction; resolves with its result once committed,
+// so a caller never reads back a write that did not happen.
+export async function transact(names, mode, work) {
+  const db = await open();
+  const tx = db.transaction(names, mode);
+  const stores = Object.fromEntries(names.map((name) => [name, tx.objectStore(name)]));
+  const done = new Promise((resolve, reject) => {
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error || new Error("transaction aborted"));
+  });
+  const result = await work(stores);
+  await done;
+  return result;
+}
+
+export function all(name) {
+  return transact([name], "readonly", (s) => promised(s[name].getAll()));
+}
+
+export function get(name, key) {
+  return transact([name], "readonly", (s) => promised(s[name].get(key)));
+}
+
+export function put(name, value) {
+  return transact([name], "readwrite", (s) => promised(s[name].put(value)));
+}
+
+export function remove(name, key) {
+  return transact([name], "readwrite", (s) => promised(s[name].delete(key)));
+}
+
+export async function getMeta(key, fallback = null) {
+  const row = await get("meta", key);
+  return row === undefined ? fallback : row.value;
+}
+
+export function setMeta(key, value) {
+  return put("meta", { key, value });
+}
+
+export { promised };

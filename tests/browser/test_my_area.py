@@ -1,0 +1,179 @@
+"""A search team member works offline on a tablet (Chromium at 1280×800, touch):
+the cases of their team's area, visits recorded with no connection, a reload with
+no connection, and the queue uploaded once, and only once, when the signal returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from factories import TEST_PASSWORD
+from playwright.sync_api import Browser, Page, Route, ViewportSize, expect
+from pytest_django.live_server_helper import LiveServer
+
+from field.models import Household, Precision, Visit
+
+pytestmark = [pytest.mark.browser]
+TABLET: ViewportSize = {"width": 1280, "height": 800}
+
+Screenshot = Callable[[str], Path]
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: LiveServer, blocked_requests: list[str]) -> Iterator[Page]:
+    """The conftest's tablet page, with a touch screen: the app is used by tapping."""
+    context = browser.new_context(
+        viewport=TABLET,
+        has_touch=True,
+        locale="th-TH",
+        timezone_id="Asia/Bangkok",
+        service_workers="allow",
+    )
+    context.set_default_timeout(15_000)
+    own = live_server.url
+
+    def only_the_live_server(route: Route) -> None:
+        if route.request.url.startswith(own):
+            route.continue_()
+        else:
+            blocked_requests.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_the_live_server)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _log_in(page: Page, live_server: LiveServer, user: User, next_path: str) -> None:
+    page.goto(f"{live_server.url}/accounts/login/?next={next_path}")
+    page.locator("input[name=username]").fill(user.get_username())
+    page.locator("input[name=password]").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="เข้าสู่ระบบ").click()
+
+
+def _ready(page: Page) -> None:
+    expect(page.locator("body[data-ready=true]")).to_have_count(1)
+
+
+def _record(
+    page: Page, case_id: int, outcome: str, resolution: str = "", house: bool = False
+) -> None:
+    page.locator(f".case-row[data-case='{case_id}']").tap()
+    form = page.locator("#visit-form")
+    form.locator("select[name=outcome]").select_option(outcome)
+    if resolution:
+        form.locator("select[name=resolution]").select_option(resolution)
+    else:
+        expect(form.locator("select[name=resolution]")).to_be_hidden()
+    form.locator("textarea[name=note]").fill(f"test {outcome}")
+    if house:
+        form.locator("input[name=house_here]").check()
+    form.locator("button[type=submit]").tap()
+    expect(page.locator("#case-visits .visit.pending")).to_have_count(1)
+    page.locator("#back").tap()
+
+
+def test_a_member_records_visits_offline_and_they_upload_once(
+    live_server: LiveServer,
+    page: Page,
+    member_a: User,
+    field_world: object,
+    screenshot: Screenshot,
+    blocked_requests: list[str],
+) -> None:
+    world = field_world
+    cases_a = world.cases_a  # type: ignore[attr-defined]
+    cases_b = world.cases_b  # type: ignore[attr-defined]
+    context = page.context
+    house = cases_a[2].child.household
+    # Standing a few metres from the registered point of the third household.
+    context.grant_permissions(["geolocation"], origin=live_server.url)
+    context.set_geolocation(
+        {"longitude": house.point.x + 0.00005, "latitude": house.point.y, "accuracy": 6}
+    )
+
+    _log_in(page, live_server, member_a, "/my-area/")
+    page.wait_for_url("**/my-area/")
+    _ready(page)
+    # The first visit installs the service worker; the reload is its first page.
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()
+    _ready(page)
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+    rows = page.locator(".case-row")
+    expect(rows).to_have_count(len(cases_a))
+    shown = {int(n) for n in rows.evaluate_all("rows => rows.map(r => r.dataset.case)")}
+    assert shown == {case.pk for case in cases_a}
+    assert not shown & {case.pk for case in cases_b}
+    # On the map: households alone, or counted in a cluster of close ones.
+    on_map = page.evaluate(
+        """() => document.querySelectorAll("path.household").length +
+        [...document.querySelectorAll(".marker-cluster span")]
+          .reduce((sum, span) => sum + Number(span.textContent), 0)"""
+    )
+    assert on_map == len(cases_a)
+    expect(page.locator("#net")).to_have_attribute("data-online", "true")
+    screenshot("1-online")
+
+    context.set_offline(True)
+    expect(page.locator("#net")).to_have_attribute("data-online", "false")
+    _record(page, cases_a[0].pk, "found_at_address", resolution="non_formal")
+    _record(page, cases_a[1].pk, "not_found")
+    _record(page, cases_a[2].pk, "not_found", house=True)
+    expect(page.locator("#queue")).to_have_attribute("data-count", "3")
+    expect(page.locator(f".case-row[data-case='{cases_a[0].pk}']")).to_have_attribute(
+        "data-progress", "resolved"
+    )
+    expect(page.locator(f".case-row[data-case='{cases_a[1].pk}']")).to_have_attribute(
+        "data-progress", "visited"
+    )
+    screenshot("2-offline-queue")
+
+    page.reload()
+    _ready(page)
+    expect(rows).to_have_count(len(cases_a))
+    expect(page.locator("#queue")).to_have_attribute("data-count", "3")
+    expect(page.locator("#net")).to_have_attribute("data-online", "false")
+    page.locator(f".case-row[data-case='{cases_a[2].pk}']").tap()
+    expect(page.locator("#case-visits .visit.pending")).to_have_count(1)
+    screenshot("3-offline-reloaded")
+    page.locator("#back").tap()
+
+    context.set_offline(False)
+    expect(page.locator("#queue")).to_have_attribute("data-count", "0", timeout=20_000)
+    expect(page.locator(f".case-row[data-case='{cases_a[0].pk}'] .badge.pending")).to_have_count(0)
+    screenshot("4-synced")
+
+    def _visits() -> list[tuple[int, str, str, bool]]:
+        return sorted(
+            Visit.objects.filter(case__in=cases_a).values_list(
+                "case_id", "outcome", "resolution", "house_here"
+            )
+        )
+
+    expected = sorted(
+        [
+            (cases_a[0].pk, "found_at_address", "non_formal", False),
+            (cases_a[1].pk, "not_found", "", False),
+            (cases_a[2].pk, "not_found", "", True),
+        ]
+    )
+    assert _visits() == expected
+    assert Visit.objects.filter(case__in=cases_a, client_id__isnull=False).count() == 3
+    moved = Household.objects.get(pk=house.pk)
+    assert moved.precision == Precision.FIELD_GPS
+    assert moved.point is not None
+    assert moved.point.x == pytest.approx(house.point.x + 0.00005)
+
+    # Another sync changes nothing on the server.
+    page.locator("#sync-now").tap()
+    expect(page.locator("body[data-syncing]")).to_have_count(0)
+    page.wait_for_timeout(500)
+    expect(page.locator("body[data-syncing]")).to_have_count(0)
+    assert _visits() == expected
+    # Only map tiles were asked of the outside world, and the map drew without them.
+    assert all("tile.openstreetmap.org" in url for url in blocked_requests), blocked_requests
