@@ -699,6 +699,7 @@ class CloseReason(models.TextChoices):
     FOUND_ENROLLED = "found_enrolled", _("Found enrolled")
     FINISHED_SCHOOL = "finished_school", _("Finished school")
     OUT_OF_WINDOW = "out_of_window", _("Outside the age window")
+    DUPLICATE = "duplicate", _("Same child as another case")
 
 
 class CaseProgress(models.TextChoices):
@@ -729,6 +730,12 @@ class Case(models.Model):
     # Tablets ask for what changed since their last sync: every write to a case
     # (a visit, a note, find_unreached) moves this forward.
     updated_at = models.DateTimeField(default=timezone.now, db_default=Now(), db_index=True)
+    # Where the field found the child living now; the registry household stays as
+    # registered, so a re-import never overwrites it. When set, the case lies here:
+    # it belongs to the team whose area holds this household.
+    whereabouts = models.ForeignKey(
+        Household, on_delete=models.PROTECT, null=True, blank=True, related_name="found_cases"
+    )
 
     class Meta:
         constraints = [
@@ -808,6 +815,14 @@ class Visit(models.Model):
     team = models.ForeignKey(
         Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="visits"
     )
+    # The household the child was reported living in now (moved away, found
+    # elsewhere): the case's whereabouts as this visit told it, kept for the history.
+    moved_to = models.ForeignKey(
+        Household, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The national ID or G code read on the child's documents, normalised; kept even
+    # when it is not a valid one, as the member typed it.
+    found_id = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["case", "at", "pk"]
@@ -830,5 +845,57 @@ class Visit(models.Model):
             models.CheckConstraint(
                 condition=Q(house_here=False) | Q(point__isnull=False),
                 name="visit_house_here_has_point",
+            ),
+            models.CheckConstraint(
+                condition=Q(moved_to__isnull=True)
+                | Q(outcome__in=["moved_away", "found_elsewhere"]),
+                name="visit_moved_to_only_when_moved",
+            ),
+        ]
+
+
+class LinkKind(models.TextChoices):
+    SAME_CHILD = "same_child", _("Same child")
+
+
+class CaseLink(models.Model):
+    """Two open cases the field says are one child: a member read, on the child's
+    documents, the ID of another case's child.
+
+    Never merged or closed by the machine: an ID may be misread, so a coordinator
+    decides which case to keep. The pair is stored once, lowest case id first.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    other = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=LinkKind.choices, default=LinkKind.SAME_CHILD)
+    found_by = models.ForeignKey(
+        Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kept = models.ForeignKey(
+        Case, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "other", "kind"], name="caselink_pair_once"),
+            models.CheckConstraint(condition=Q(case__lt=F("other")), name="caselink_pair_ordered"),
+            models.CheckConstraint(
+                condition=Q(kind__in=LinkKind.values), name="caselink_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True, kept__isnull=True)
+                | Q(resolved_at__isnull=False, kept__isnull=False),
+                name="caselink_resolved_keeps_one",
+            ),
+            models.CheckConstraint(
+                condition=Q(kept__isnull=True) | Q(kept=F("case")) | Q(kept=F("other")),
+                name="caselink_kept_is_of_the_pair",
             ),
         ]

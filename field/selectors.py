@@ -15,6 +15,10 @@ theirs to know about).
   ``households(at=...)`` gives the areas their teams held at another time: a visit
   recorded offline is accepted from the team that held the case when it was made.
   They open no area map or funnel.
+- A case lies where the child lives: its whereabouts when the field found the
+  child moved (``Case.whereabouts``), else its child's registry household
+  (``AreaScope.cases``). A child who moved into another team's area is that
+  team's case from then on: one case, which keeps its visits.
 - Volunteers are refused here; their pages scope by zone instead.
 
 A household whose tambon is unknown lies in no area. Administrators see it, and
@@ -47,8 +51,9 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
 )
-from django.db.models.functions import Substr
+from django.db.models.functions import Coalesce, Substr
 from django.http import Http404
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -70,6 +75,7 @@ from field.models import (
     Role,
     Team,
     TeamArea,
+    Visit,
 )
 from geo.models import District, Province, Subdistrict, Village
 
@@ -148,6 +154,38 @@ class AreaScope:
             own = Exists(Child.objects.filter(household=OuterRef("pk"), run__by_id=self.user_id))
             return placed | (unplaced & Q(own))
         return placed | (unplaced & Q(**{f"{to_child}run__by_id": self.user_id}))
+
+    def cases(self, to_case: str = "", at: dt.datetime | None = None) -> Q:
+        """A filter on rows that reach a case through ``to_case`` ("case__" from a
+        Visit): the cases lying in the scope, each where its whereabouts is when
+        the field reported one, else at its child's registry household.
+        ``at`` as for ``households``: the areas held then, the cases where they are now."""
+        registered = Q(**{f"{to_case}whereabouts__isnull": True}) & self.households(
+            f"{to_case}child__household__", to_child=f"{to_case}child__", at=at
+        )
+        # The guard matters for coordinators: with no whereabouts, the joined
+        # household is all NULLs, which their rule for unplaced households would
+        # otherwise take for a household of their own file.
+        moved = Q(**{f"{to_case}whereabouts__isnull": False}) & self.households(
+            f"{to_case}whereabouts__", to_child=f"{to_case}child__", at=at
+        )
+        return registered | moved
+
+    def cases_then(self, at: dt.datetime) -> Q:
+        """A filter on cases: those that lay in the areas the scope held at ``at``,
+        where they lay then: at the destination of the latest move recorded
+        before ``at``, else at the registry household. A visit recorded offline
+        before a move is so accepted from the team that held the case then, and
+        one recorded after it only from the team of the new home."""
+        moved = (
+            Visit.objects.filter(case=OuterRef(OuterRef("pk")), moved_to__isnull=False, at__lt=at)
+            .order_by("-at", "-pk")
+            .values("moved_to")[:1]
+        )
+        then = Household.objects.filter(
+            pk=Coalesce(Subquery(moved), OuterRef("child__household_id"))
+        ).filter(self.households(at=at))
+        return Q(Exists(then))
 
     def _team_households(self, to_household: str, at: dt.datetime | None) -> Q:
         areas = TeamArea.objects.filter(team_id__in=self.teams)
@@ -634,9 +672,9 @@ def _team_scope(user: User) -> AreaScope:
 
 
 def team_cases(user: User, *, open_only: bool = True) -> QuerySet[Case]:
-    """The cases of the households in the member's teams' current areas."""
+    """The cases lying in the member's teams' current areas (``AreaScope.cases``)."""
     scope = _team_scope(user)
-    cases = Case.objects.filter(scope.households("child__household__"))
+    cases = Case.objects.filter(scope.cases())
     if open_only:
         cases = cases.filter(status=CaseStatus.OPEN)
     return cases
@@ -646,7 +684,12 @@ def get_team_case(user: User, pk: int) -> Case:
     """One case in the member's areas now; Http404 for any other, guessed or not."""
     case = (
         team_cases(user, open_only=False)
-        .select_related("child__household__village", "child__household__subdistrict")
+        .select_related(
+            "child__household__village",
+            "child__household__subdistrict",
+            "whereabouts__subdistrict",
+        )
+        .defer("whereabouts__subdistrict__geom")
         .filter(pk=pk)
         .first()
     )
@@ -656,11 +699,10 @@ def get_team_case(user: User, pk: int) -> Case:
 
 
 def case_for_visit(user: User, pk: int, at: dt.datetime) -> Case | None:
-    """The case a member's visit is for, when one of their teams held its household
-    now or at ``at``, the time the visit was recorded: a visit made offline before
-    the case was reassigned is still accepted. None for any other case."""
+    """The case a member's visit is for, when it lies in one of their teams' areas
+    now, or lay in the areas they held at ``at``, the time the visit was recorded:
+    a visit made offline before the case was reassigned, or before the child was
+    reported moved, is still accepted. None for any other case."""
     scope = _team_scope(user)
-    now_or_then = scope.households("child__household__") | scope.households(
-        "child__household__", at=at
-    )
+    now_or_then = scope.cases() | scope.cases_then(at)
     return Case.objects.filter(now_or_then).filter(pk=pk).select_related("child").first()

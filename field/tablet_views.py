@@ -78,6 +78,8 @@ def _strings() -> dict[str, Any]:
         "needFix": _("No GPS position yet."),
         "fix": _("GPS ±%(m)s m"),
         "noFix": _("No GPS position"),
+        "newHomeSet": _("New home set from GPS ±%(m)s m"),
+        "newHomeNone": _("No new home set: the visit is saved without one."),
         "choose": _("Choose…"),
         "none": _("—"),
         "labels": {
@@ -90,6 +92,7 @@ def _strings() -> dict[str, Any]:
             "address": _("Address"),
             "precision": _("Location"),
             "note": _("Note"),
+            "livesNow": _("Lives now"),
         },
         "progress": dict(CaseProgress.choices),
         "kinds": dict(CaseKind.choices),

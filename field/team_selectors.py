@@ -20,16 +20,30 @@ from functools import reduce
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.contrib.gis.db.models import GeometryField
+from django.contrib.gis.db.models import GeometryField, PointField
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, Exists, F, Func, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Case as CaseWhen
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    F,
+    Func,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.http import Http404
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from field.models import Case, CaseProgress, CaseStatus, Team, TeamArea, Visit
+from field.models import Case, CaseLink, CaseProgress, CaseStatus, Team, TeamArea, Visit
 from field.selectors import AreaScope, User, user_area
 from geo.algorithms.assignment import Base, Unit, propose
 from geo.models import District, Subdistrict, VillageCluster
@@ -38,6 +52,9 @@ HH = "child__household__"
 # Conflicting visits shown at most: past this the coordinator has a sync problem
 # to fix, not a list to read.
 CONFLICT_LIMIT = 200
+# Open links shown at most, oldest first: more than this is a registry problem to
+# raise, not a list to work through.
+LINK_LIMIT = 200
 # Tambon and cluster outlines are simplified to about 20 m for the map: plenty for
 # telling places apart on a tablet, and a district's outlines stay small.
 MAP_SIMPLIFY_DEGREES = 0.0002
@@ -85,20 +102,39 @@ def get_team(user: User, pk: int) -> Team:
     return team
 
 
+def _placed(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """``cases`` with where each lies (``AreaScope.cases``): ``place_tambon`` and
+    ``place_point``, of its whereabouts when the field reported one, else of its
+    child's registry household."""
+    moved = Q(whereabouts__isnull=False)
+    return cases.annotate(
+        place_tambon=CaseWhen(
+            When(moved, then=F("whereabouts__subdistrict_id")),
+            default=F(f"{HH}subdistrict_id"),
+            output_field=CharField(),
+        ),
+        place_point=CaseWhen(
+            When(moved, then=F("whereabouts__point")),
+            default=F(f"{HH}point"),
+            output_field=PointField(srid=4326),
+        ),
+    )
+
+
 def _holder_team() -> Subquery:
-    """The team holding a case's household now: a whole-tambon area of its tambon,
-    or a cluster area of its tambon whose interior holds its point (a point on the
-    edge between two clusters is in neither, as in ``AreaScope.households``)."""
+    """The team holding a case's place now (``_placed``): a whole-tambon area of its
+    tambon, or a cluster area of its tambon whose interior holds its point (a point
+    on the edge between two clusters is in neither, as in ``AreaScope.households``)."""
     holding = TeamArea.objects.filter(
-        ended_at__isnull=True, subdistrict=OuterRef(f"{HH}subdistrict")
-    ).filter(Q(cluster__isnull=True) | Q(cluster__area__contains=OuterRef(f"{HH}point")))
+        ended_at__isnull=True, subdistrict=OuterRef("place_tambon")
+    ).filter(Q(cluster__isnull=True) | Q(cluster__area__contains=OuterRef("place_point")))
     return Subquery(holding.order_by("cluster_id").values("team_id")[:1])
 
 
 def _cluster_of() -> Subquery:
-    """The village cluster whose area holds a case's household, in its own tambon."""
+    """The village cluster whose area holds a case's place (``_placed``), in its tambon."""
     clusters = VillageCluster.objects.filter(
-        subdistrict=OuterRef(f"{HH}subdistrict"), area__contains=OuterRef(f"{HH}point")
+        subdistrict=OuterRef("place_tambon"), area__contains=OuterRef("place_point")
     )
     return Subquery(clusters.order_by("pk").values("pk")[:1])
 
@@ -157,11 +193,37 @@ class Conflict:
 
 
 @dataclass(frozen=True)
+class LinkSide:
+    case: Case
+    seen: bool
+    """Whether the case lies in the user's scope: only then are the child's name and
+    ID shown, since the link may come from a misread ID and name another child."""
+
+    @property
+    def tambon(self) -> str:
+        place = self.case.whereabouts or self.case.child.household
+        return _name(place.subdistrict) if place.subdistrict else _("No tambon recorded")
+
+    @property
+    def moved(self) -> bool:
+        return self.case.whereabouts_id is not None
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """Two open cases the field says are one child, for a coordinator to decide."""
+
+    link: CaseLink
+    sides: tuple[LinkSide, LinkSide]
+
+
+@dataclass(frozen=True)
 class TeamsOverview:
     scope: AreaScope
     teams: list[TeamRow]
     unassigned: list[UnassignedRow]
     conflicts: list[Conflict]
+    links: list[LinkRow] = field(default_factory=list)
 
     @property
     def unassigned_total(self) -> int:
@@ -211,17 +273,16 @@ def teams_overview(user: User) -> TeamsOverview:
     }
 
     counted = (
-        Case.objects.filter(status=CaseStatus.OPEN)
-        .filter(scope.households(HH, to_child="child__"))
+        _placed(Case.objects.filter(status=CaseStatus.OPEN).filter(scope.cases()))
         .annotate(holder=_holder_team())
-        .values("holder", f"{HH}subdistrict_id")
+        .values("holder", "place_tambon")
         .annotate(**_progress_counts())
         .order_by()
     )
     unassigned_counts: dict[str | None, int] = defaultdict(int)
     for row in counted:
         if row["holder"] is None:
-            unassigned_counts[row[f"{HH}subdistrict_id"]] += row["open"]
+            unassigned_counts[row["place_tambon"]] += row["open"]
         elif row["holder"] in rows:
             rows[row["holder"]].progress.add(row)
     names = {
@@ -246,7 +307,66 @@ def teams_overview(user: User) -> TeamsOverview:
         teams=[rows[team.pk] for team in teams],
         unassigned=unassigned,
         conflicts=_conflicts(scope),
+        links=_open_links(scope),
     )
+
+
+_LINK_TAMBONS = tuple(
+    f"{side}__{path}subdistrict"
+    for side in ("case", "other")
+    for path in ("whereabouts__", "child__household__")
+)
+
+
+def _links_seen(scope: AreaScope) -> QuerySet[CaseLink]:
+    """The links where either case lies in the scope (``AreaScope.cases``): the
+    coordinators of both cases see the link."""
+
+    def seen(column: str) -> Exists:
+        return Exists(Case.objects.filter(scope.cases()).filter(pk=OuterRef(column)))
+
+    return CaseLink.objects.annotate(case_seen=seen("case_id"), other_seen=seen("other_id")).filter(
+        Q(case_seen=True) | Q(other_seen=True)
+    )
+
+
+def _open_links(scope: AreaScope) -> list[LinkRow]:
+    """Open same-child links in the scope, with both cases; one query."""
+    links = (
+        _links_seen(scope)
+        .filter(resolved_at__isnull=True)
+        .select_related(
+            "case__child__household",
+            "other__child__household",
+            "case__whereabouts",
+            "other__whereabouts",
+            "found_by__by",
+            "found_by__team",
+            *_LINK_TAMBONS,
+        )
+        .defer(*(f"{tambon}__geom" for tambon in _LINK_TAMBONS))
+        .order_by("created_at", "pk")[:LINK_LIMIT]
+    )
+    return [
+        LinkRow(
+            link=link,
+            sides=(
+                LinkSide(link.case, bool(getattr(link, "case_seen", False))),
+                LinkSide(link.other, bool(getattr(link, "other_seen", False))),
+            ),
+        )
+        for link in links
+    ]
+
+
+def get_case_link(user: User, pk: int) -> CaseLink:
+    """One link the user may decide: either case lies in their scope. Http404 for
+    any other, so that guessing ids tells nothing."""
+    scope = _manager_scope(user)
+    link = _links_seen(scope).select_related("case", "other").filter(pk=pk).first()
+    if link is None:
+        raise Http404
+    return link
 
 
 def _conflicts(scope: AreaScope) -> list[Conflict]:
@@ -263,7 +383,7 @@ def _conflicts(scope: AreaScope) -> list[Conflict]:
     )
     visits = (
         Visit.objects.filter(Exists(rival))
-        .filter(scope.households(f"case__{HH}", to_child="case__child__"))
+        .filter(scope.cases("case__"))
         .select_related("case__child", "by", "team")
         .order_by("-case__updated_at", "case_id", "at", "pk")[:CONFLICT_LIMIT]
     )
@@ -335,9 +455,13 @@ def team_district(user: User, team: Team) -> TeamDistrict:
         .defer("team__base_point")
     )
     counts = (
-        Case.objects.filter(status=CaseStatus.OPEN, **{f"{HH}subdistrict__district_id": district})
+        _placed(Case.objects.filter(status=CaseStatus.OPEN))
+        .filter(
+            Q(whereabouts__isnull=True, **{f"{HH}subdistrict__district_id": district})
+            | Q(whereabouts__subdistrict__district_id=district)
+        )
         .annotate(cluster=_cluster_of())
-        .values(f"{HH}subdistrict_id", "cluster")
+        .values("place_tambon", "cluster")
         .annotate(open=Count("pk"))
         .order_by()
     )
@@ -348,7 +472,7 @@ def team_district(user: User, team: Team) -> TeamDistrict:
         by_tambon[cluster.subdistrict_id].clusters.append(place)
         by_cluster[cluster.pk] = place
     for row in counts:
-        tambon = by_tambon.get(row[f"{HH}subdistrict_id"])
+        tambon = by_tambon.get(row["place_tambon"])
         if tambon is None:
             continue
         tambon.open += row["open"]
@@ -605,7 +729,8 @@ cases AS (
     SELECT u.key, count(*) AS open
     FROM field_case fc
     JOIN field_child ch ON ch.id = fc.child_id
-    JOIN field_household h ON h.id = ch.household_id
+    -- Where the case lies: the child's new home once reported, else the registry's.
+    JOIN field_household h ON h.id = coalesce(fc.whereabouts_id, ch.household_id)
     JOIN units u ON u.subdistrict = h.subdistrict_id
         AND (u.cluster IS NULL OR ST_Contains(u.geom, h.point))
     WHERE fc.status = 'open'
@@ -659,9 +784,15 @@ JOIN field_household h ON h.subdistrict_id = p.subdistrict
 LEFT JOIN geo_villagecluster vc ON vc.id = p.cluster
 WHERE (p.cluster IS NULL OR ST_Contains(vc.area, h.point))
   AND h.point IS NOT NULL
-  AND EXISTS (
-      SELECT 1 FROM field_child ch JOIN field_case fc ON fc.child_id = ch.id
-      WHERE ch.household_id = h.id AND fc.status = 'open'
+  AND (
+      EXISTS (
+          SELECT 1 FROM field_child ch JOIN field_case fc ON fc.child_id = ch.id
+          WHERE ch.household_id = h.id AND fc.status = 'open' AND fc.whereabouts_id IS NULL
+      )
+      -- Two tests rather than one on coalesce(): each can use its foreign key's index.
+      OR EXISTS (
+          SELECT 1 FROM field_case fc WHERE fc.whereabouts_id = h.id AND fc.status = 'open'
+      )
   )
 GROUP BY p.team
 """

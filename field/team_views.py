@@ -15,14 +15,16 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from field.selectors import user_area
+from field.services.cases import case_link_resolve
 from field.services.proposal import proposal_accept
 from field.services.teams import team_area_assign, team_area_end
 from field.team_selectors import (
     area_to_end,
     district_proposal,
+    get_case_link,
     get_team,
     place_for_assignment,
     team_district,
@@ -65,6 +67,30 @@ def teams(request: HttpRequest) -> HttpResponse:
         "field/teams.html",
         {"overview": overview, "scope": overview.scope, "districts": districts},
     )
+
+
+@login_required
+@require_POST
+def case_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Same child: keep this case": the other case of the link is closed as a
+    duplicate. Open to a coordinator of either case."""
+    user = _user(request)
+    link = get_case_link(user, pk)
+    keep = request.POST.get("keep", "")
+    if not keep.isdigit() or int(keep) not in (link.case_id, link.other_id):
+        return HttpResponseBadRequest(_("Choose which of the two cases to keep."))
+    kept = link.case if int(keep) == link.case_id else link.other
+    try:
+        closed = case_link_resolve(link=link, keep=kept, by=user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("Case %(kept)s kept; case %(closed)s closed: the same child.")
+            % {"kept": kept.pk, "closed": closed.pk},
+        )
+    return redirect("field-teams")
 
 
 @login_required

@@ -14,6 +14,7 @@ urlpatterns = [
     path("reviews/<int:pk>/decide/", views.review_decide_view, name="field-review-decide"),
     path("teams/", team_views.teams, name="field-teams"),
     path("teams/<int:pk>/", team_views.team, name="field-team"),
+    path("teams/links/<int:pk>/", team_views.case_link, name="field-case-link"),
     path("teams/propose/<str:district_code>/", team_views.team_propose, name="field-team-propose"),
     path("my-area/", tablet_views.my_area, name="field-my-area"),
     path("sw.js", tablet_views.service_worker, name="field-sw"),

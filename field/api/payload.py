@@ -24,6 +24,8 @@ _UNUSED_GEOMETRIES = (
     "child__household__village__area",
     "child__household__village__point",
     "child__household__given_point",
+    "whereabouts__subdistrict__geom",
+    "whereabouts__given_point",
 )
 # Far longer than any visit upload's transaction takes.
 CURSOR_OVERLAP = dt.timedelta(minutes=1)
@@ -51,7 +53,11 @@ def _with_payload(cases: QuerySet[Case]) -> QuerySet[Case]:
     """``cases`` with all the serializer reads: a fixed number of queries for any
     number of cases."""
     return (
-        cases.select_related("child__household__village", "child__household__subdistrict")
+        cases.select_related(
+            "child__household__village",
+            "child__household__subdistrict",
+            "whereabouts__subdistrict",
+        )
         # A tambon's boundary runs to thousands of vertices: read per case, it would
         # outweigh everything else the sync sends.
         .defer(*_UNUSED_GEOMETRIES)

@@ -124,9 +124,36 @@ class HouseholdOut(serializers.ModelSerializer[Household]):
         return round(household.point.y, MAP_DIGITS) if household.point is not None else None
 
 
+class WhereaboutsOut(serializers.ModelSerializer[Household]):
+    """Where the field found the child living now; the case lies there."""
+
+    subdistrict = serializers.CharField(source="subdistrict_id", read_only=True, allow_null=True)
+    subdistrict_name = serializers.SerializerMethodField()
+    lon = serializers.SerializerMethodField()
+    lat = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Household
+        fields = ["address", "subdistrict", "subdistrict_name", "lon", "lat", "precision"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_subdistrict_name(self, household: Household) -> str | None:
+        return _area_name(household.subdistrict)
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_lon(self, household: Household) -> float | None:
+        return round(household.point.x, MAP_DIGITS) if household.point is not None else None
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_lat(self, household: Household) -> float | None:
+        return round(household.point.y, MAP_DIGITS) if household.point is not None else None
+
+
 class CaseOut(serializers.ModelSerializer[Case]):
     child = ChildOut(read_only=True)
     household = HouseholdOut(source="child.household", read_only=True)
+    whereabouts = WhereaboutsOut(read_only=True, allow_null=True)
     visits = VisitOut(many=True, read_only=True)
 
     class Meta:
@@ -140,6 +167,7 @@ class CaseOut(serializers.ModelSerializer[Case]):
             "note",
             "child",
             "household",
+            "whereabouts",
             "visits",
         ]
         read_only_fields = fields
@@ -306,6 +334,17 @@ class VisitIn(serializers.Serializer[dict[str, Any]]):
     lat = serializers.FloatField(allow_null=True, required=False)
     accuracy_m = serializers.FloatField(min_value=0, allow_null=True, required=False)
     house_here = serializers.BooleanField(required=False, default=False)
+    # Where a child who moved lives now. Ranges, the outcome they go with and
+    # whether the tambon exists are the service's to check, per visit: a 400
+    # would hold back every other visit of the tablet's queue.
+    moved_lon = serializers.FloatField(allow_null=True, required=False)
+    moved_lat = serializers.FloatField(allow_null=True, required=False)
+    moved_subdistrict = serializers.RegexField(
+        r"^[0-9]{6}$", allow_blank=True, allow_null=True, required=False
+    )
+    found_id = serializers.CharField(
+        max_length=20, allow_blank=True, allow_null=True, required=False
+    )
 
 
 class UploadIn(serializers.Serializer[dict[str, Any]]):

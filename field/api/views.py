@@ -157,6 +157,10 @@ class UploadView(MemberView):
                 resolution=item.get("resolution") or "",
                 school=item.get("school") or "",
                 detail=item.get("detail") or "",
+                moved_lon=item.get("moved_lon"),
+                moved_lat=item.get("moved_lat"),
+                moved_subdistrict=item.get("moved_subdistrict") or "",
+                found_id=item.get("found_id") or "",
             )
             for item in incoming.validated_data["visits"]
         ]

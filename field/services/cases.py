@@ -12,15 +12,23 @@ import uuid
 from collections.abc import Iterable
 
 from django.contrib.auth.models import User
+from django.contrib.gis.db.models.functions import PointOnSurface
 from django.contrib.gis.geos import Point
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from field.models import (
     Case,
+    CaseLink,
     CaseProgress,
+    CaseStatus,
     Child,
+    CloseReason,
     Household,
+    LinkKind,
     MatchMethod,
     MatchReview,
     Precision,
@@ -31,6 +39,8 @@ from field.models import (
     Team,
     Visit,
 )
+from field.registry.ids import classify_identifier
+from geo.models import Subdistrict
 from geo.selectors import locate, village_at
 
 
@@ -55,6 +65,11 @@ _PROGRESS_RANK = {
     CaseProgress.RESOLVED: 3,
 }
 _FOUND = (SearchOutcome.FOUND_AT_ADDRESS, SearchOutcome.FOUND_ELSEWHERE)
+# The outcomes that may say where the child lives now.
+MOVED = (SearchOutcome.MOVED_AWAY, SearchOutcome.FOUND_ELSEWHERE)
+# Five decimals of a degree are about a metre: two reports of the same new home
+# from one GPS fix, or a retried upload, give the same household key.
+_MOVED_DIGITS = 5
 _ENDS_SEARCH = (SearchOutcome.DECEASED, SearchOutcome.ALREADY_ENROLLED, SearchOutcome.DUPLICATE)
 
 
@@ -97,6 +112,9 @@ def visit_record(
     school: School | None = None,
     detail: str = "",
     team: Team | None = None,
+    moved_point: Point | None = None,
+    moved_subdistrict: str = "",
+    found_id: str = "",
 ) -> Visit:
     """Records a home visit, and the case's progress that follows from it.
 
@@ -104,15 +122,26 @@ def visit_record(
     visit returns the one already saved and changes nothing. ``house_here`` (the
     member stands at the house) moves the household to the top of the precision
     ladder, field GPS, for good; so does "found at the address" with a GPS fix.
+    The household is the one the case lies at: the child's new home once one was
+    reported, else the registry's.
+
+    ``moved_point`` (or, with no position, ``moved_subdistrict``, a tambon code):
+    where a child moved away or found elsewhere lives now; the case follows the
+    child there (``case_relocate``). ``found_id``: the ID read on the child's
+    documents; naming another child with an open case, it links the two cases for
+    a coordinator to decide (``case_link_same_child``).
     """
     if timezone.is_naive(at):
         raise VisitError("a visit's time must be timezone-aware")
-    if point is not None and point.srid not in (None, 4326):
-        raise VisitError(f"GPS points are EPSG:4326, got {point.srid}")
+    for given in (point, moved_point):
+        if given is not None and given.srid not in (None, 4326):
+            raise VisitError(f"GPS points are EPSG:4326, got {given.srid}")
     if house_here and point is None:
         raise VisitError("'the house is here' needs a GPS point")
     if resolution and outcome not in _FOUND:
         raise VisitError("a resolution is recorded only for a child who was found")
+    if (moved_point is not None or moved_subdistrict) and outcome not in MOVED:
+        raise VisitError("where the child lives now is recorded only for a child who moved")
     if client_id is not None:
         earlier = Visit.objects.filter(client_id=client_id).first()
         if earlier is not None:
@@ -127,6 +156,7 @@ def visit_record(
         if place is not None:
             subdistrict = place.subdistrict.code
             village = village_at(subdistrict, point.x, point.y)
+    found = classify_identifier(found_id) if found_id else None
     now = timezone.now()
     visit = Visit.objects.create(
         case=case,
@@ -145,13 +175,21 @@ def visit_record(
         school=school,
         detail=detail,
         team=team,
+        found_id=found.value[:20] if found is not None else "",
     )
     if point is not None and (house_here or outcome == SearchOutcome.FOUND_AT_ADDRESS):
-        Household.objects.filter(pk=case.child.household_id).update(
+        home = case.whereabouts_id or case.child.household_id
+        Household.objects.filter(pk=home).update(
             point=point, precision=Precision.FIELD_GPS, located_at=at
         )
         # The household's other open cases (brothers and sisters) moved too.
-        Case.objects.filter(child__household_id=case.child.household_id).update(updated_at=now)
+        Case.objects.filter(
+            Q(whereabouts_id=home) | Q(child__household_id=home, whereabouts__isnull=True)
+        ).update(updated_at=now)
+    if moved_point is not None or moved_subdistrict:
+        case_relocate(case=case, visit=visit, point=moved_point, subdistrict=moved_subdistrict)
+    if found is not None and found.is_usable:
+        case_link_same_child(visit=visit, found_id=found.value)
     # Locked, so that two uploads for the same case cannot both read the old visits.
     locked = Case.objects.select_for_update().get(pk=case.pk)
     locked.progress = progress_of(
@@ -161,6 +199,130 @@ def visit_record(
     locked.save(update_fields=["progress", "updated_at"])
     case.progress, case.updated_at = locked.progress, locked.updated_at
     return visit
+
+
+def _moved_household(case: Case, visit: Visit, point: Point | None, subdistrict: str) -> Household:
+    """The household for a child's new home: one per case and place, so that a
+    second report of the same place (or a retry) finds the one made first."""
+    if point is not None:
+        point.srid = 4326
+        place = locate(point.x, point.y)
+        if place is None:
+            raise VisitError("the new home's GPS position lies in no tambon")
+        code = place.subdistrict.code
+        key = f"field:{case.pk}:{point.x:.{_MOVED_DIGITS}f},{point.y:.{_MOVED_DIGITS}f}"
+        village = village_at(code, point.x, point.y)
+        precision = Precision.FIELD_GPS
+        name_th = place.subdistrict.name_th
+    else:
+        if not (len(subdistrict) == 6 and subdistrict.isdigit()):
+            raise VisitError(f"not a tambon code: {subdistrict!r}")
+        tambon = (
+            Subdistrict.objects.filter(code=subdistrict)
+            .annotate(inside=PointOnSurface("geom"))
+            .values("code", "name_th", "inside")
+            .first()
+        )
+        if tambon is None:
+            raise VisitError(f"unknown tambon {subdistrict!r}")
+        code = tambon["code"]
+        key = f"field:{case.pk}:{code}"
+        # Somewhere in the tambon, not a claim to know the house: precision says so.
+        point = tambon["inside"]
+        village = None
+        precision = Precision.TAMBON
+        name_th = tambon["name_th"]
+    household, _created = Household.objects.get_or_create(
+        key=key,
+        defaults={
+            "address": (visit.detail or f"ต.{name_th}")[:400],
+            "subdistrict_id": code,
+            "village_id": village,
+            "point": point,
+            "precision": precision,
+            "located_at": visit.at,
+        },
+    )
+    return household
+
+
+def case_relocate(
+    *, case: Case, visit: Visit, point: Point | None = None, subdistrict: str = ""
+) -> Household:
+    """Where the field found ``case``'s child living now, told by ``visit``: at the
+    GPS ``point``, else somewhere in tambon ``subdistrict``.
+
+    The case stays one case: its whereabouts moves, and with it the team whose
+    area holds it (``AreaScope.cases``); the registry household is left as
+    registered. Of several reports, the latest recorded wins, whatever order
+    they are uploaded in. A point in no tambon raises ``VisitError``.
+    """
+    if visit.outcome not in MOVED:
+        raise VisitError("where the child lives now is recorded only for a child who moved")
+    household = _moved_household(case, visit, point, subdistrict)
+    visit.moved_to = household
+    visit.save(update_fields=["moved_to"])
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    later = (
+        Visit.objects.filter(case_id=case.pk, moved_to__isnull=False)
+        .exclude(pk=visit.pk)
+        .filter(Q(at__gt=visit.at) | Q(at=visit.at, pk__gt=visit.pk))
+    )
+    if not later.exists():
+        locked.whereabouts = household
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=["whereabouts", "updated_at"])
+        case.whereabouts, case.updated_at = household, locked.updated_at
+    return household
+
+
+def case_link_same_child(*, visit: Visit, found_id: str) -> CaseLink | None:
+    """Links ``visit``'s case with the open case of the child whose ID (national ID
+    or G code, normalised) the member read on the child's documents, when that is
+    another child. Never merges or closes: the ID may be misread, and the
+    coordinators of both cases decide (``case_link_resolve``). Found twice, the
+    pair is still one link."""
+    # A child with an ID has it as its key (the importers' rule): the key's unique
+    # index finds it, where national_id has no index at all.
+    other = (
+        Case.objects.filter(status=CaseStatus.OPEN, child__key=found_id)
+        .exclude(child_id=visit.case.child_id)
+        .first()
+    )
+    if other is None:
+        return None
+    low, high = sorted((visit.case_id, other.pk))
+    link, _created = CaseLink.objects.get_or_create(
+        case_id=low,
+        other_id=high,
+        kind=LinkKind.SAME_CHILD,
+        defaults={"found_by": visit, "created_at": timezone.now()},
+    )
+    return link
+
+
+@transaction.atomic
+def case_link_resolve(*, link: CaseLink, keep: Case, by: User) -> Case:
+    """A coordinator's decision on two cases of one child: ``keep`` stays, the other
+    is closed as a duplicate (if still open). Returns the case closed."""
+    locked = CaseLink.objects.select_for_update().get(pk=link.pk)
+    if locked.resolved_at is not None:
+        raise ValidationError(_("This link was already resolved."))
+    if keep.pk not in (locked.case_id, locked.other_id):
+        raise ValidationError(_("That case is not one of the two linked."))
+    drop_id = locked.other_id if keep.pk == locked.case_id else locked.case_id
+    drop = Case.objects.select_for_update().get(pk=drop_id)
+    now = timezone.now()
+    if drop.status == CaseStatus.OPEN:
+        drop.status = CaseStatus.CLOSED
+        drop.closed_at = now
+        drop.close_reason = CloseReason.DUPLICATE
+        drop.updated_at = now
+        drop.save(update_fields=["status", "closed_at", "close_reason", "updated_at"])
+    locked.resolved_at, locked.resolved_by, locked.kept = now, by, keep
+    locked.save(update_fields=["resolved_at", "resolved_by", "kept"])
+    link.resolved_at, link.resolved_by, link.kept = now, by, keep
+    return drop
 
 
 def case_note_set(*, case: Case, note: str) -> Case:

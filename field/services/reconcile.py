@@ -359,8 +359,22 @@ def _update_cases(cursor: Any, year: int, now: dt.datetime) -> dict[str, int]:
         WHERE y.academic_year = %s AND y.status = ANY(%s)
           AND NOT EXISTS (
               SELECT 1 FROM field_case k WHERE k.child_id = y.child_id AND k.status = %s)
+          -- A coordinator found this record to be another case's child: a new
+          -- case would bring the duplicate back at every run.
+          AND NOT EXISTS (
+              SELECT 1 FROM field_case d
+              WHERE d.child_id = y.child_id AND d.close_reason = %s)
         """,
-        [CaseStatus.OPEN, year, now, now, year, unreached, CaseStatus.OPEN],
+        [
+            CaseStatus.OPEN,
+            year,
+            now,
+            now,
+            year,
+            unreached,
+            CaseStatus.OPEN,
+            CloseReason.DUPLICATE,
+        ],
     )
     opened = int(cursor.rowcount)
     open_now = dict(

@@ -19,9 +19,9 @@ from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.utils import timezone
 
-from field.models import Household, Resolution, Role, School, SearchOutcome, Team, Visit
+from field.models import Case, Resolution, Role, School, SearchOutcome, Team, Visit
 from field.selectors import AreaScope, case_for_visit, user_area
-from field.services.cases import VisitError, visit_record
+from field.services.cases import MOVED, VisitError, visit_record
 
 # A tablet's clock may run a little fast; a visit further in the future than this
 # is refused as a clock error rather than kept with an impossible time.
@@ -48,6 +48,10 @@ class VisitUpload:
     resolution: str = ""
     school: str = ""
     detail: str = ""
+    moved_lon: float | None = None
+    moved_lat: float | None = None
+    moved_subdistrict: str = ""
+    found_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,15 +62,29 @@ class UploadResult:
     reason: str = ""
 
 
-def _team_of(user: User, household: int, at: dt.datetime, teams: tuple[int, ...]) -> Team | None:
-    """The member's team that holds the household now, else the one that held it at
-    ``at``: for a member of several teams, the visit is that team's work."""
-    for when in (None, at):
-        for team_id in teams:
-            one = AreaScope(user_id=user.pk, role=Role.TEAM_MEMBER, province=None, teams=(team_id,))
-            if Household.objects.filter(pk=household).filter(one.households(at=when)).exists():
-                return Team.objects.get(pk=team_id)
+def _team_of(user: User, case: int, at: dt.datetime, teams: tuple[int, ...]) -> Team | None:
+    """The member's team whose area holds the case now, else the one whose area held
+    it at ``at``: for a member of several teams, the visit is that team's work."""
+    for team_id in teams:
+        one = AreaScope(user_id=user.pk, role=Role.TEAM_MEMBER, province=None, teams=(team_id,))
+        if Case.objects.filter(pk=case).filter(one.cases()).exists():
+            return Team.objects.get(pk=team_id)
+    for team_id in teams:
+        one = AreaScope(user_id=user.pk, role=Role.TEAM_MEMBER, province=None, teams=(team_id,))
+        if Case.objects.filter(pk=case).filter(one.cases_then(at)).exists():
+            return Team.objects.get(pk=team_id)
     return None
+
+
+def _lonlat(lon: float | None, lat: float | None) -> Point | None | str:
+    """A point from a pair, None for none, or why the pair is not a position."""
+    if lon is None and lat is None:
+        return None
+    if lon is None or lat is None:
+        return "give both the longitude and the latitude, or neither"
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return "the GPS position is not a longitude and latitude"
+    return Point(lon, lat, srid=4326)
 
 
 def _refused(item: VisitUpload, reason: str) -> UploadResult:
@@ -95,6 +113,11 @@ def _one(user: User, item: VisitUpload, teams: tuple[int, ...]) -> UploadResult:
         if not (-180 <= item.lon <= 180 and -90 <= item.lat <= 90):
             return _refused(item, "the GPS position is not a longitude and latitude")
         point = Point(item.lon, item.lat, srid=4326)
+    moved = _lonlat(item.moved_lon, item.moved_lat)
+    if isinstance(moved, str):
+        return _refused(item, f"new home: {moved}")
+    if (moved is not None or item.moved_subdistrict) and item.outcome not in MOVED:
+        return _refused(item, "a new home goes only with moved away or found elsewhere")
     school = None
     if item.school:
         school = School.objects.filter(code=item.school).first()
@@ -115,7 +138,11 @@ def _one(user: User, item: VisitUpload, teams: tuple[int, ...]) -> UploadResult:
                 resolution=item.resolution,
                 school=school,
                 detail=item.detail,
-                team=_team_of(user, case.child.household_id, item.at, teams),
+                team=_team_of(user, case.pk, item.at, teams),
+                moved_point=moved,
+                # A position says more than a tambon: the tambon is for when there is none.
+                moved_subdistrict="" if moved is not None else item.moved_subdistrict,
+                found_id=item.found_id,
             )
     except VisitError as error:
         return _refused(item, str(error))

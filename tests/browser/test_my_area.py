@@ -1,6 +1,7 @@
 """A search team member works offline on a tablet (Chromium at 1280×800, touch):
 the cases of their team's area, visits recorded with no connection, a reload with
-no connection, and the queue uploaded once, and only once, when the signal returns."""
+no connection five days later, and the queue uploaded once, and only once, when the
+signal returns; then the coordinator sees the visits in the team's progress."""
 
 from __future__ import annotations
 
@@ -9,21 +10,26 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.db.models import Max
+from django.utils import dateformat, timezone, translation
 from factories import TEST_PASSWORD
-from playwright.sync_api import Browser, Page, Route, ViewportSize, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, ViewportSize, expect
 from pytest_django.live_server_helper import LiveServer
 
-from field.models import Household, Precision, Visit
+from browser.conftest import SCREENSHOTS
+from field.models import Household, Precision, Team, Visit
 
 pytestmark = [pytest.mark.browser]
 TABLET: ViewportSize = {"width": 1280, "height": 800}
+# Five days of field work out of signal. In milliseconds: the clock's "hh:mm:ss"
+# takes two-digit hours only.
+OFFLINE_FOR_MS = 5 * 24 * 3600 * 1000
+AREA_STROKE = "#0b3d91"
 
 Screenshot = Callable[[str], Path]
 
 
-@pytest.fixture
-def page(browser: Browser, live_server: LiveServer, blocked_requests: list[str]) -> Iterator[Page]:
-    """The conftest's tablet page, with a touch screen: the app is used by tapping."""
+def _tablet(browser: Browser, live_server: LiveServer, blocked: list[str]) -> BrowserContext:
     context = browser.new_context(
         viewport=TABLET,
         has_touch=True,
@@ -38,10 +44,17 @@ def page(browser: Browser, live_server: LiveServer, blocked_requests: list[str])
         if route.request.url.startswith(own):
             route.continue_()
         else:
-            blocked_requests.append(route.request.url)
+            blocked.append(route.request.url)
             route.abort()
 
     context.route("**/*", only_the_live_server)
+    return context
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: LiveServer, blocked_requests: list[str]) -> Iterator[Page]:
+    """The conftest's tablet page, with a touch screen: the app is used by tapping."""
+    context = _tablet(browser, live_server, blocked_requests)
     page = context.new_page()
     yield page
     context.close()
@@ -56,6 +69,29 @@ def _log_in(page: Page, live_server: LiveServer, user: User, next_path: str) -> 
 
 def _ready(page: Page) -> None:
     expect(page.locator("body[data-ready=true]")).to_have_count(1)
+
+
+def _areas_drawn(page: Page) -> int:
+    """The team's area polygons on the map (Leaflet draws them with the area's stroke)."""
+    return page.locator(f'#map path[stroke="{AREA_STROKE}"]').count()
+
+
+def _areas_kept(page: Page) -> int:
+    """The area features the tablet holds in IndexedDB."""
+    count: int = page.evaluate(
+        """() => new Promise((resolve, reject) => {
+          const open = indexedDB.open("takhai-my-area");
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const get = open.result.transaction("meta").objectStore("meta").get("area");
+            get.onsuccess = () => {
+              open.result.close();
+              resolve(get.result ? get.result.value.areas.features.length : 0);
+            };
+          };
+        })"""
+    )
+    return count
 
 
 def _record(
@@ -77,9 +113,12 @@ def _record(
 
 
 def test_a_member_records_visits_offline_and_they_upload_once(
+    browser: Browser,
     live_server: LiveServer,
     page: Page,
     member_a: User,
+    coordinator: User,
+    team_a: Team,
     field_world: object,
     screenshot: Screenshot,
     blocked_requests: list[str],
@@ -88,6 +127,9 @@ def test_a_member_records_visits_offline_and_they_upload_once(
     cases_a = world.cases_a  # type: ignore[attr-defined]
     cases_b = world.cases_b  # type: ignore[attr-defined]
     context = page.context
+    # The page's clock, faked from its first load so that days can pass offline
+    # (the service worker and Chromium's HTTP cache keep the real clock).
+    page.clock.install()
     house = cases_a[2].child.household
     # Standing a few metres from the registered point of the third household.
     context.grant_permissions(["geolocation"], origin=live_server.url)
@@ -116,6 +158,8 @@ def test_a_member_records_visits_offline_and_they_upload_once(
           .reduce((sum, span) => sum + Number(span.textContent), 0)"""
     )
     assert on_map == len(cases_a)
+    areas = _areas_drawn(page)
+    assert areas == _areas_kept(page) == 1
     expect(page.locator("#net")).to_have_attribute("data-online", "true")
     screenshot("1-online")
 
@@ -133,11 +177,21 @@ def test_a_member_records_visits_offline_and_they_upload_once(
     )
     screenshot("2-offline-queue")
 
+    # Days without signal: nothing the tablet keeps may expire on a timer (a
+    # deployment elsewhere lost its offline maps after 24 hours).
+    before = page.evaluate("Date.now()")
+    page.clock.fast_forward(OFFLINE_FOR_MS)
     page.reload()
     _ready(page)
+    assert page.evaluate("Date.now()") - before >= OFFLINE_FOR_MS
     expect(rows).to_have_count(len(cases_a))
     expect(page.locator("#queue")).to_have_attribute("data-count", "3")
     expect(page.locator("#net")).to_have_attribute("data-online", "false")
+    expect(page.locator(f'#map path[stroke="{AREA_STROKE}"]')).to_have_count(areas)
+    assert _areas_kept(page) == areas
+    expect(page.locator(f".case-row[data-case='{cases_a[0].pk}']")).to_have_attribute(
+        "data-progress", "resolved"
+    )
     page.locator(f".case-row[data-case='{cases_a[2].pk}']").tap()
     expect(page.locator("#case-visits .visit.pending")).to_have_count(1)
     screenshot("3-offline-reloaded")
@@ -176,4 +230,28 @@ def test_a_member_records_visits_offline_and_they_upload_once(
     expect(page.locator("body[data-syncing]")).to_have_count(0)
     assert _visits() == expected
     # Only map tiles were asked of the outside world, and the map drew without them.
+    assert all("tile.openstreetmap.org" in url for url in blocked_requests), blocked_requests
+
+    # The coordinator, on their own device, sees the team's progress follow.
+    office = _tablet(browser, live_server, blocked_requests)
+    try:
+        desk = office.new_page()
+        _log_in(desk, live_server, coordinator, "/teams/")
+        desk.wait_for_url("**/teams/")
+        row = desk.locator(f'#teams-table tr[data-team="{team_a.pk}"]')
+        # One case found and placed in non-formal education, two visited and not found.
+        expect(row.locator('[data-count="open"]')).to_have_text(str(len(cases_a)))
+        expect(row.locator('[data-count="visited"]')).to_have_text("2")
+        expect(row.locator('[data-count="found"]')).to_have_text("0")
+        expect(row.locator('[data-count="resolved"]')).to_have_text("1")
+        received = Visit.objects.filter(by=member_a).aggregate(last=Max("received_at"))["last"]
+        assert received is not None
+        with translation.override("th"):
+            synced = dateformat.format(timezone.localtime(received), "j M Y H:i")
+        member = row.locator("li", has_text=member_a.get_full_name() or member_a.get_username())
+        expect(member.locator("small")).to_have_text(synced)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        desk.screenshot(path=str(SCREENSHOTS / "test_my_area-5-coordinator.png"), full_page=True)
+    finally:
+        office.close()
     assert all("tile.openstreetmap.org" in url for url in blocked_requests), blocked_requests

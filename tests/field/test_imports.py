@@ -19,6 +19,7 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.utils import translation
 
 from field.models import (
     Case,
@@ -49,6 +50,15 @@ from geo.models import Subdistrict, Village
 DATA = Path(__file__).resolve().parents[1] / "data" / "registry"
 POPULATION = DATA / "population_nasty.csv"
 ENROLMENT = DATA / "enrolment_obec_nasty.csv"
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    # The reports quote the English messages, and the site's default language is
+    # Thai: with the catalogue compiled, they would be written in Thai.
+    with translation.override("en"):
+        yield
+
 
 # The children of population_nasty.csv by national ID (C4 has none: see NO_ID_CHILD).
 C1 = "1400100012340"

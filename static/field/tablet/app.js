@@ -3,14 +3,14 @@
 // only refreshes it (sync.js).
 /* global L */
 import * as db from "./db.js";
-import { FOUND, RANK, movesHousehold, progressOf } from "./rule.js";
+import { FOUND, MOVED, RANK, movesHousehold, progressOf } from "./rule.js";
 import { SyncError, fetchArea, sync } from "./sync.js";
 
 const T = JSON.parse(document.getElementById("tablet-strings").textContent);
 const SYNC_EVERY_MS = 60_000;
 const COLOURS = { new: "#c62828", visited: "#ef6c00", found: "#1565c0", resolved: "#2e7d32" };
 
-const state = { area: null, cases: [], queue: [], fix: null, open: null, bounded: false };
+const state = { area: null, cases: [], queue: [], fix: null, open: null, bounded: false, newHome: null };
 
 function format(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key]));
@@ -38,17 +38,19 @@ function pendingOf(caseId) {
   return state.queue.filter((visit) => visit.case === caseId);
 }
 
+// A case lies where the child lives: the new home the field reported, else the
+// registry's household. The map, distances and "the house is here" use that place.
 function view(one) {
   const pending = pendingOf(one.id);
   const progress = progressOf([...one.visits, ...pending]);
   const best = RANK[progress] > RANK[one.progress] ? progress : one.progress;
-  const household = { ...one.household };
+  const place = { ...(one.whereabouts || one.household) };
   for (const visit of pending) {
     if (movesHousehold(visit)) {
-      Object.assign(household, { lon: visit.lon, lat: visit.lat, precision: "field_gps" });
+      Object.assign(place, { lon: visit.lon, lat: visit.lat, precision: "field_gps" });
     }
   }
-  return { ...one, progress: best, household, pending };
+  return { ...one, progress: best, place, pending };
 }
 
 function origin() {
@@ -107,7 +109,7 @@ function drawArea() {
 function drawHouseholds(views) {
   households.clearLayers();
   for (const one of views) {
-    const { lon, lat } = one.household;
+    const { lon, lat } = one.place;
     if (lon == null || lat == null) continue;
     const marker = L.circleMarker([lat, lon], {
       radius: 11,
@@ -149,7 +151,7 @@ function drawList(views) {
     .filter((one) => !filterProgress.value || one.progress === filterProgress.value)
     .filter((one) => !filterKind.value || one.kind === filterKind.value)
     .map((one) => {
-      const { lon, lat } = one.household;
+      const { lon, lat } = one.place;
       const d = from && lon != null && lat != null ? distanceM(from, [lon, lat]) : null;
       return { one, d };
     })
@@ -164,7 +166,7 @@ function drawList(views) {
           el("span", { class: "case-name", text: one.child.name }),
           el("span", { class: "case-meta", text: [
             one.child.age != null ? format(T.age, { n: one.child.age }) : null,
-            one.household.village_name || one.household.subdistrict_name,
+            one.place.village_name || one.place.subdistrict_name,
           ].filter(Boolean).join(" · ") }),
           el("span", { class: "case-distance", text: distanceText(d) }),
           el("span", { class: `badge progress-${one.progress}`, text: T.progress[one.progress] }),
@@ -196,6 +198,7 @@ function drawPanel() {
   }
   const one = view(raw);
   const h = one.household;
+  const w = one.whereabouts;
   panel.dataset.case = String(one.id);
   document.getElementById("case-name").textContent = one.child.name;
   const address = [h.house_no, h.moo ? `ม.${h.moo}` : "", h.village_name, h.subdistrict_name]
@@ -208,7 +211,8 @@ function drawPanel() {
     fact(T.labels.nationalId, one.child.national_id),
     one.child.g_code ? fact(T.labels.gCode, one.child.g_code) : null,
     fact(T.labels.address, h.address || address),
-    fact(T.labels.precision, T.precisions[h.precision] || h.precision),
+    w ? fact(T.labels.livesNow, [w.address, w.subdistrict_name].filter(Boolean).join(" · ")) : null,
+    fact(T.labels.precision, T.precisions[one.place.precision] || one.place.precision),
     fact(T.labels.note, one.note),
   ].filter(Boolean));
   const outcomes = state.area?.outcomes || [];
@@ -247,6 +251,14 @@ function formVisibility() {
   const school = found && form.resolution.value === "returned_to_school";
   form.querySelector("[data-when=school]").hidden = !school;
   if (!school) form.school.value = "";
+  const moved = MOVED.includes(form.outcome.value);
+  form.querySelector("[data-when=moved]").hidden = !moved;
+  if (!moved) state.newHome = null;
+  form.querySelector("[data-when=found-id]").hidden = !(moved || found);
+  if (!(moved || found)) form.found_id.value = "";
+  document.getElementById("new-home").textContent = state.newHome
+    ? format(T.newHomeSet, { m: Math.round(state.newHome.accuracy) })
+    : T.newHomeNone;
   form.house_here.disabled = !state.fix;
   form.use_gps.disabled = !state.fix;
   document.getElementById("fix").textContent = state.fix
@@ -256,6 +268,7 @@ function formVisibility() {
 
 function openCase(id) {
   state.open = id;
+  state.newHome = null;
   form.reset();
   fillSelect(form.outcome, state.area?.outcomes || [], true);
   fillSelect(form.resolution, state.area?.resolutions || [], true);
@@ -284,6 +297,15 @@ function isoWithOffset(date) {
 
 form.outcome.addEventListener("change", formVisibility);
 form.resolution.addEventListener("change", formVisibility);
+document.getElementById("new-home-gps").addEventListener("click", () => {
+  if (!state.fix) {
+    notify(T.needFix);
+    return;
+  }
+  // Taken now, not at saving: the member may walk back to the road before saving.
+  state.newHome = { ...state.fix };
+  formVisibility();
+});
 form.house_here.addEventListener("change", () => {
   // The house's position is the GPS fix: one needs the other.
   if (form.house_here.checked) form.use_gps.checked = true;
@@ -292,6 +314,7 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   if (state.open == null) return;
   const withFix = state.fix && (form.use_gps.checked || form.house_here.checked);
+  const newHome = MOVED.includes(form.outcome.value) ? state.newHome : null;
   if ((form.use_gps.checked || form.house_here.checked) && !state.fix) {
     notify(T.needFix);
     return;
@@ -309,6 +332,9 @@ form.addEventListener("submit", async (event) => {
     lat: withFix ? state.fix.lat : null,
     accuracy_m: withFix ? state.fix.accuracy : null,
     house_here: Boolean(withFix && form.house_here.checked),
+    moved_lon: newHome ? newHome.lon : null,
+    moved_lat: newHome ? newHome.lat : null,
+    found_id: form.found_id.value.trim(),
   };
   await db.put("queue", visit);
   await reload();
@@ -361,6 +387,13 @@ async function reload() {
 }
 
 let syncing = false;
+// One request for the area at a time: start() and trySync() both want it on a
+// first visit, and asking twice cost a cold start a whole round trip.
+let areaFetch = null;
+function refreshArea() {
+  if (!areaFetch) areaFetch = fetchArea().finally(() => { areaFetch = null; });
+  return areaFetch;
+}
 
 async function trySync() {
   if (!navigator.onLine || syncing) {
@@ -370,8 +403,11 @@ async function trySync() {
   syncing = true;
   document.body.dataset.syncing = "true";
   try {
-    if (!state.area) await fetchArea();
-    await sync({ onRefused: (result) => notify(format(T.refused, { reason: result.reason })) });
+    // The cases do not wait for the area: both travel at once.
+    await Promise.all([
+      state.area ? null : refreshArea(),
+      sync({ onRefused: (result) => notify(format(T.refused, { reason: result.reason })) }),
+    ]);
   } catch (error) {
     if (error instanceof SyncError && error.signedOut) notify(T.signedOut);
     else if (navigator.onLine) notify(format(T.syncFailed, { reason: error.message }));
@@ -412,13 +448,9 @@ if ("serviceWorker" in navigator) {
 async function start() {
   await reload();
   if (navigator.onLine) {
-    // The area (outcomes, schools, polygons) may have changed since it was kept.
-    try {
-      await fetchArea();
-    } catch (error) {
-      // Kept copy drawn already; the sync below reports the problem.
-    }
-    await trySync();
+    // The area (outcomes, schools, polygons) may have changed since it was kept;
+    // a failure leaves the kept copy drawn, and the sync reports the problem.
+    await Promise.all([refreshArea().catch(() => {}), trySync()]);
   }
   document.body.dataset.ready = "true";
 }

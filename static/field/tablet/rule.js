@@ -8,6 +8,8 @@
 // A case takes the highest rank of its visits, whatever order they came in.
 export const RANK = { new: 0, visited: 1, found: 2, resolved: 3 };
 export const FOUND = ["found_at_address", "found_elsewhere"];
+// The outcomes that may say where the child lives now (the server's MOVED).
+export const MOVED = ["moved_away", "found_elsewhere"];
 const ENDS_SEARCH = ["deceased", "already_enrolled", "duplicate"];
 
 export function visitProgress(outcome, resolution = "") {

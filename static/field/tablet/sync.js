@@ -51,9 +51,10 @@ async function upload(onRefused) {
   for (let start = 0; start < queued.length; start += BATCH) {
     const batch = queued.slice(start, start + BATCH);
     const visits = batch.map(({ client_id, case: caseId, at, outcome, resolution, school,
-      detail, note, lon, lat, accuracy_m, house_here }) => ({
+      detail, note, lon, lat, accuracy_m, house_here, moved_lon, moved_lat, found_id }) => ({
       client_id, case: caseId, at, outcome, resolution, school, detail, note, lon, lat,
-      accuracy_m, house_here,
+      accuracy_m, house_here, moved_lon: moved_lon ?? null, moved_lat: moved_lat ?? null,
+      found_id: found_id || "",
     }));
     const { data } = await request(UPLOAD_URL, {
       method: "POST",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from conftest import FieldWorld
@@ -13,7 +14,7 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from factories import (
     CaseFactory,
     ChildFactory,
@@ -31,6 +32,15 @@ from field.services.sync import UploadStatus, VisitUpload, visits_upload
 from field.services.teams import team_area_assign, team_area_end
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    # The assertions quote the English messages, and the site's default language is
+    # Thai: with the catalogue compiled, they would read Thai.
+    with translation.override("en"):
+        yield
+
 
 FOUND = "found_at_address"
 
