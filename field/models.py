@@ -53,6 +53,9 @@ class Profile(models.Model):
         Province, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     districts = models.ManyToManyField(District, blank=True, related_name="+")
+    # A team member's tablet asked for its changes (``/api/v1/sync/``): the
+    # coordinator's "last sync", which a tablet with nothing to upload also sets.
+    last_sync_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

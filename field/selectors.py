@@ -706,3 +706,18 @@ def case_for_visit(user: User, pk: int, at: dt.datetime) -> Case | None:
     scope = _team_scope(user)
     now_or_then = scope.cases() | scope.cases_then(at)
     return Case.objects.filter(now_or_then).filter(pk=pk).select_related("child").first()
+
+
+def home_for(user: User) -> str:
+    """The name of the page a user starts from after logging in: their own work
+    first (a member's area, a coordinator's teams and their unassigned cases, an
+    official's funnel), the map for anyone else."""
+    try:
+        scope = user_area(user)
+    except PermissionDenied:
+        return "home"
+    if scope.by_team:
+        return "field-my-area"
+    if scope.may_manage:
+        return "field-teams"
+    return "field-funnel"

@@ -31,7 +31,6 @@ from django.db.models import (
     Exists,
     F,
     Func,
-    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -39,11 +38,21 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Greatest
 from django.http import Http404
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from field.models import Case, CaseLink, CaseProgress, CaseStatus, Team, TeamArea, Visit
+from field.models import (
+    Case,
+    CaseLink,
+    CaseProgress,
+    CaseStatus,
+    Profile,
+    Team,
+    TeamArea,
+    Visit,
+)
 from field.selectors import AreaScope, User, user_area
 from geo.algorithms.assignment import Base, Unit, propose
 from geo.models import District, Subdistrict, VillageCluster
@@ -254,14 +263,22 @@ def teams_overview(user: User) -> TeamsOverview:
     )
     for area in current:
         areas[area.team_id].append(area)
-    # The tablets report nothing of their own, so a member's last upload stands
-    # for the last sync: a tablet that synced with nothing to send is missed.
+    # A sync notes its time on the member's profile; a visit received later (an
+    # upload whose follow-up sync failed) counts too.
     member_ids = {member.pk for team in teams for member in team.members.all()}
     last_sync = dict(
-        Visit.objects.filter(by_id__in=member_ids)
-        .values("by_id")
-        .annotate(last=Max("received_at"))
-        .values_list("by_id", "last")
+        Profile.objects.filter(user_id__in=member_ids)
+        .annotate(
+            last=Greatest(
+                "last_sync_at",
+                Subquery(
+                    Visit.objects.filter(by_id=OuterRef("user_id"))
+                    .order_by("-received_at")
+                    .values("received_at")[:1]
+                ),
+            )
+        )
+        .values_list("user_id", "last")
     )
     rows = {
         team.pk: TeamRow(
@@ -443,8 +460,12 @@ def team_district(user: User, team: Team) -> TeamDistrict:
         .defer("geom")
         .order_by("code")
     )
+    # A cluster left without villages (kept only for the assignment history, see
+    # field.services.clusters) is no place to give, unless someone still holds it.
+    held_now = TeamArea.objects.filter(cluster=OuterRef("pk"), ended_at__isnull=True)
     clusters = list(
         VillageCluster.objects.filter(subdistrict__district_id=district)
+        .filter(Q(area__isnull=False) | Q(Exists(held_now)))
         .annotate(outline=AsGeoJSON(_simplified("area"), precision=MAP_DIGITS))
         .defer("area")
         .order_by("subdistrict_id", "name")

@@ -1,6 +1,7 @@
 """The coordinator's search-team pages: the teams and their progress, giving a
-team places of its district, and a proposed division of a district. Every read
-goes through ``field.team_selectors``, which decides who may manage what."""
+team places of its district, a proposed division of a district, and drawing a
+tambon's village clusters. Every read goes through ``field.team_selectors`` (or
+``field.cluster_selectors``, built on it), which decides who may manage what."""
 
 from __future__ import annotations
 
@@ -15,10 +16,19 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from field.cluster_selectors import (
+    DEFAULT_TARGET,
+    TARGET_MAX,
+    get_tambon,
+    proposed_names,
+    tambon_clusters,
+)
 from field.selectors import user_area
 from field.services.cases import case_link_resolve
+from field.services.clusters import CLUSTER_NAME_MAX, clusters_set
 from field.services.proposal import proposal_accept
 from field.services.teams import team_area_assign, team_area_end
 from field.team_selectors import (
@@ -31,6 +41,7 @@ from field.team_selectors import (
     teams_in_scope,
     teams_overview,
 )
+from geo.models import Village
 
 # Holding teams are told apart on the map by these (ColorBrewer Set2, then
 # Dark2): colour-blind safe, and distinct from the boundary blue.
@@ -190,4 +201,96 @@ def team_propose(request: HttpRequest, district_code: str) -> HttpResponse:
         request,
         "field/team_propose.html",
         {"proposal": proposal, "scope": user_area(request.user)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def clusters(request: HttpRequest, tambon_code: str) -> HttpResponse:
+    """A tambon's village clusters: drawn by giving each village a cluster name,
+    or proposed by open cases (GET with ``target``: shown, not saved)."""
+    tambon = get_tambon(request.user, tambon_code)
+    found = tambon_clusters(request.user, tambon)
+    values = {row.village.code: row.cluster for row in found.villages}
+    target = DEFAULT_TARGET
+    proposed = False
+    if request.method == "POST":
+        user = _user(request)
+        values = {
+            code: request.POST.get(f"cluster-{code}", "").strip()[: CLUSTER_NAME_MAX + 1]
+            for code in values
+        }
+        groups: dict[str, list[Village]] = {}
+        for row in found.villages:
+            if values[row.village.code]:
+                groups.setdefault(values[row.village.code], []).append(row.village)
+        try:
+            saved = clusters_set(subdistrict=tambon, groups=groups, by=user)
+        except ValidationError as error:
+            for text in error.messages:
+                messages.error(request, text)
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "Tambon %(tambon)s now has %(count)s cluster.",
+                    "Tambon %(tambon)s now has %(count)s clusters.",
+                    len(saved),
+                )
+                % {"tambon": found.name, "count": len(saved)},
+            )
+            return redirect("field-clusters", tambon_code=tambon.code)
+    elif "target" in request.GET:
+        raw = request.GET["target"]
+        if raw.isdigit() and 1 <= int(raw) <= TARGET_MAX:
+            target = int(raw)
+            values = proposed_names(found, target)
+            proposed = True
+        else:
+            messages.error(
+                request,
+                _("The number of open cases per cluster must be a whole number from 1 to %(max)s.")
+                % {"max": TARGET_MAX},
+            )
+    rows = [{"row": row, "value": values.get(row.village.code, "")} for row in found.villages]
+    totals: dict[str, int] = {}
+    for row in found.villages:
+        name = values.get(row.village.code, "")
+        if name:
+            totals[name] = totals.get(name, 0) + row.open
+    names = sorted({row.cluster.name for row in found.clusters} | set(totals))
+    page_data: dict[str, Any] = {
+        "outline": found.outline,
+        "areas": found.areas,
+        "villages": [
+            {
+                "code": row.village.code,
+                "label": str(row.village),
+                "open": row.open,
+                "x": row.village.point.x,
+                "y": row.village.point.y,
+            }
+            for row in found.villages
+        ],
+        "names": [row.cluster.name for row in found.clusters],
+        "palette": TEAM_COLOURS,
+        "tiles": {"url": settings.TILE_URL, "attribution": settings.TILE_ATTRIBUTION},
+        "strings": {"none": _("No cluster"), "open": _("Open cases")},
+    }
+    return render(
+        request,
+        "field/clusters.html",
+        {
+            "found": found,
+            "rows": rows,
+            "names": names,
+            "totals": sorted(totals.items()),
+            "proposed": proposed,
+            "target": target,
+            "target_max": TARGET_MAX,
+            "name_max": CLUSTER_NAME_MAX,
+            "page_data": page_data,
+            "scope": user_area(request.user),
+        },
+        status=400 if request.method == "POST" else 200,
     )

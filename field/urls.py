@@ -3,6 +3,7 @@ from django.urls import path
 from field import tablet_views, team_views, views
 
 urlpatterns = [
+    path("start/", views.start, name="field-start"),
     path("imports/", views.imports, name="field-imports"),
     path("imports/<int:pk>/", views.import_run, name="field-import-run"),
     path("imports/<int:pk>/progress.json", views.import_progress, name="field-import-progress"),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("teams/<int:pk>/", team_views.team, name="field-team"),
     path("teams/links/<int:pk>/", team_views.case_link, name="field-case-link"),
     path("teams/propose/<str:district_code>/", team_views.team_propose, name="field-team-propose"),
+    path("teams/clusters/<str:tambon_code>/", team_views.clusters, name="field-clusters"),
     path("my-area/", tablet_views.my_area, name="field-my-area"),
     path("sw.js", tablet_views.service_worker, name="field-sw"),
     path("manifest.webmanifest", tablet_views.manifest, name="field-manifest"),

@@ -48,6 +48,7 @@ from field.selectors import (
     funnel,
     get_import_run,
     get_review,
+    home_for,
     import_runs_for_user,
     review_rows,
     reviews_for_user,
@@ -77,6 +78,13 @@ COUNT_LABELS = {
 
 
 # --- imports -------------------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def start(request: HttpRequest) -> HttpResponse:
+    """Where the login sends everyone: each role's own first page."""
+    return redirect(home_for(request.user))
 
 
 def _execute(run: ImportRun, path: Path, *, background: bool) -> None:

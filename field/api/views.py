@@ -32,7 +32,7 @@ from field.api.serializers import (
 )
 from field.models import Resolution, School, SearchOutcome, Team, TeamArea
 from field.selectors import user_area
-from field.services.sync import VisitUpload, visits_upload
+from field.services.sync import VisitUpload, sync_seen, visits_upload
 from geo.models import Village
 
 # About 11 m: invisible at the zoom a team's area is drawn at, and it cuts a real
@@ -128,6 +128,8 @@ class SyncView(MemberView):
         since = cursor_read(request.query_params.get("since"))
         case_ids = member_case_ids(request.user)
         cases = member_cases(request.user, since=since)
+        if isinstance(request.user, User):
+            sync_seen(user=request.user)
         return Response(
             {
                 "cursor": cursor,

@@ -19,7 +19,7 @@ from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.utils import timezone
 
-from field.models import Case, Resolution, Role, School, SearchOutcome, Team, Visit
+from field.models import Case, Profile, Resolution, Role, School, SearchOutcome, Team, Visit
 from field.selectors import AreaScope, case_for_visit, user_area
 from field.services.cases import MOVED, VisitError, visit_record
 
@@ -153,3 +153,9 @@ def visits_upload(*, user: User, visits: Sequence[VisitUpload]) -> list[UploadRe
     """Saves a tablet's queued visits, each on its own; a result for every one."""
     teams = user_area(user).teams
     return [_one(user, item, teams) for item in visits]
+
+
+def sync_seen(*, user: User, at: dt.datetime | None = None) -> None:
+    """Notes that the user's tablet synced (one UPDATE; no row for a user without a
+    profile, who cannot reach the sync anyway)."""
+    Profile.objects.filter(user_id=user.pk).update(last_sync_at=at or timezone.now())

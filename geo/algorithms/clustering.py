@@ -15,7 +15,7 @@ import shapely
 from shapely.geometry import MultiPoint, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["group_by_proximity", "polygons_of", "voronoi_cells"]
+__all__ = ["group_by_proximity", "group_by_weight", "polygons_of", "voronoi_cells"]
 
 # The diagram is built on a frame this much larger than the boundary, so that
 # rounding when undoing x_scale can never leave a sliver of the boundary uncovered.
@@ -123,3 +123,119 @@ def _split(points: Sequence[Point], indices: list[int], groups: int) -> list[lis
     return _split(points, ordered[:cut], left_groups) + _split(
         points, ordered[cut:], groups - left_groups
     )
+
+
+def group_by_weight(
+    points: Sequence[Point],
+    weights: Sequence[float],
+    target: float,
+    *,
+    x_scale: float = 1.0,
+) -> list[list[int]]:
+    """Groups points that lie together so that each group's weight is near ``target``.
+
+    For villages of a tambon weighted by their open cases: returns lists of
+    indices into ``points``, every index exactly once, each list ascending and the
+    lists ordered by their first index. Depends only on the input (ties go to the
+    lower index).
+
+    - A point weighing ``target`` or more is a group of its own: splitting its
+      work is for the team, not for the map.
+    - The others are grown into groups from a seed, the unassigned point farthest
+      from the middle of the unassigned ones (so that no stragglers are left on
+      the rim), by the unassigned point nearest to any member, while the group is
+      under ``target``; a point that would overshoot by more than the group is
+      short ends the group instead.
+    - A group left under half the target joins its nearest group (never a heavy
+      point's) unless that would take it past one and a half targets.
+    - Points of zero weight join the group of their nearest point, nearest first,
+      so that a run of empty villages follows its neighbour; when every weight is
+      zero, there is one group.
+
+    ``x_scale`` as for ``voronoi_cells``: growing by nearest neighbour keeps a
+    group's Voronoi cells next to each other when distances are measured as the
+    cells are.
+    """
+    if len(weights) != len(points):
+        raise ValueError(f"{len(points)} points but {len(weights)} weights")
+    if not target > 0 or not math.isfinite(target):
+        raise ValueError(f"target must be a positive number, not {target!r}")
+    if x_scale <= 0 or not math.isfinite(x_scale):
+        raise ValueError(f"x_scale must be a positive number, not {x_scale!r}")
+    if any(w < 0 or not math.isfinite(w) for w in weights):
+        raise ValueError("weights must be finite and not negative")
+    if not points:
+        return []
+    xy = [(p.x * x_scale, p.y) for p in points]
+
+    def distance(i: int, j: int) -> float:
+        return math.hypot(xy[i][0] - xy[j][0], xy[i][1] - xy[j][1])
+
+    def nearest(members: Sequence[int], candidates: Sequence[int]) -> int:
+        return min(candidates, key=lambda c: (min(distance(c, m) for m in members), c))
+
+    heavy = [i for i, w in enumerate(weights) if w >= target]
+    groups: list[list[int]] = [[i] for i in heavy]
+    light = len(groups)
+    unassigned = [i for i, w in enumerate(weights) if 0 < w < target]
+    while unassigned:
+        cx = sum(xy[i][0] for i in unassigned) / len(unassigned)
+        cy = sum(xy[i][1] for i in unassigned) / len(unassigned)
+        seed = min(unassigned, key=lambda i: (-math.hypot(xy[i][0] - cx, xy[i][1] - cy), i))
+        group, total = [seed], weights[seed]
+        unassigned.remove(seed)
+        while unassigned and total < target:
+            candidate = nearest(group, unassigned)
+            after = total + weights[candidate]
+            if after > target and after - target > target - total:
+                break
+            group.append(candidate)
+            total = after
+            unassigned.remove(candidate)
+        groups.append(group)
+
+    def weight(group: list[int]) -> float:
+        return sum(weights[i] for i in group)
+
+    # Smallest first: once it has joined a neighbour, the next smallest sees the
+    # grown group.
+    while True:
+        small = sorted(
+            (g for g in range(light, len(groups)) if weight(groups[g]) < target / 2),
+            key=lambda g: (weight(groups[g]), min(groups[g])),
+        )
+        merged = False
+        for g in small:
+            others = [
+                h
+                for h in range(light, len(groups))
+                if h != g and weight(groups[g]) + weight(groups[h]) <= 1.5 * target
+            ]
+            if not others:
+                continue
+            h = min(
+                others,
+                key=lambda h: (
+                    min(distance(i, j) for i in groups[g] for j in groups[h]),
+                    min(groups[h]),
+                ),
+            )
+            groups[h].extend(groups[g])
+            del groups[g]
+            merged = True
+            break
+        if not merged:
+            break
+
+    empty = [i for i, w in enumerate(weights) if w == 0]
+    if not groups:
+        return [empty]
+    group_of = {i: g for g, members in enumerate(groups) for i in members}
+    while empty:
+        placed = list(group_of)
+        village = nearest(placed, empty)
+        anchor = min(placed, key=lambda p: (distance(village, p), p))
+        group_of[village] = group_of[anchor]
+        groups[group_of[anchor]].append(village)
+        empty.remove(village)
+    return sorted((sorted(g) for g in groups), key=lambda g: g[0])

@@ -370,3 +370,13 @@ def test_schema_lists_the_endpoints(member_a: User) -> None:
         "/api/v1/cases/{id}/",
     ):
         assert path in schema["paths"], path
+
+
+def test_a_sync_is_noted_for_the_coordinator_even_with_nothing_to_upload(
+    field_world: FieldWorld, member_a: User
+) -> None:
+    before = timezone.now()
+    _get(_client(member_a), "api-sync")
+    member_a.profile.refresh_from_db()
+    assert member_a.profile.last_sync_at is not None
+    assert member_a.profile.last_sync_at >= before
