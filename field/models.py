@@ -245,6 +245,11 @@ class Volunteer(models.Model):
         blank=True,
         related_name="volunteer",
     )
+    code = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text=_("The id on the coordinator's list; blank for volunteers entered by hand"),
+    )
     name = models.CharField(max_length=200)
     phone = models.CharField(max_length=10, blank=True)
     home = models.PointField(srid=4326)
@@ -270,6 +275,10 @@ class Volunteer(models.Model):
                 condition=Q(kind__in=VolunteerKind.values), name="volunteer_kind_valid"
             ),
             models.CheckConstraint(condition=_PHONE, name="volunteer_phone_thai"),
+            # Partial: the import's ON CONFLICT names this predicate to update by code.
+            models.UniqueConstraint(
+                fields=["code"], condition=~Q(code=""), name="volunteer_code_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -284,6 +293,7 @@ class ImportKind(models.TextChoices):
     ENROLMENT = "enrolment", _("Enrolment register")
     SCHOOLS = "schools", _("Schools")
     VILLAGES = "villages", _("Villages")
+    VOLUNTEERS = "volunteers", _("Education volunteers")
 
 
 class ImportStatus(models.TextChoices):

@@ -1,4 +1,4 @@
-"""Importing registry files: population, enrolment registers, schools, villages.
+"""Importing registry files: population, enrolment registers, schools, villages, volunteers.
 
 An import has two phases:
 
@@ -75,9 +75,10 @@ from field.registry.tables import (
     read_part,
     split_csv,
 )
+from field.registry.volunteers import VOLUNTEER_COLUMNS, VOLUNTEER_OPTIONAL, VolunteerReader
 from field.services.schools import schools_place_villages
 from geo.models import Subdistrict
-from geo.selectors import locate_points, subdistrict_at_sql
+from geo.selectors import locate_points, nearest_village_sql, subdistrict_at_sql
 
 logger = logging.getLogger(__name__)
 
@@ -1030,9 +1031,109 @@ def place_households_at_villages(cursor: Any) -> int:
     return int(cursor.rowcount)
 
 
+# --- education volunteers ----------------------------------------------------------------
+
+VOLUNTEER_STAGE = StageTable(
+    "takhai_stage_volunteers",
+    (
+        ("row", "integer"),
+        ("code", "text"),
+        ("name", "text"),
+        ("phone", "text"),
+        ("lon", "float8"),
+        ("lat", "float8"),
+        ("village", "text"),
+        ("kind", "text"),
+        ("capacity", "integer"),
+        ("active_from", "date"),
+        ("active_to", "date"),
+    ),
+)
+
+
+def _import_volunteers(run: ImportRun, path: Path) -> tuple[dict[str, int], list[Problem]]:
+    return _import_with(
+        run,
+        path,
+        VOLUNTEER_STAGE,
+        VolunteerReader().read,
+        VOLUNTEER_COLUMNS,
+        VOLUNTEER_OPTIONAL,
+        _apply_volunteers,
+    )
+
+
+def _apply_volunteers(stage: str, problems: list[Problem]) -> dict[str, int]:
+    duplicates = _drop_repeated_codes(stage, problems)
+    home = "ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT s.row, s.village FROM {stage} s
+            WHERE s.village IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM geo_village v WHERE v.code = s.village)
+            ORDER BY s.row
+            """  # noqa: S608
+        )
+        unknown = cursor.fetchall()
+        for row, code in unknown:
+            problems.append(
+                Problem(
+                    row,
+                    "village",
+                    WARNING,
+                    f"village {code} is not in the village list: nearest village taken",
+                )
+            )
+        # Without a village on the list, the rule schools follow: the nearest
+        # village point of the tambon the home lies in.
+        nearest = nearest_village_sql(subdistrict_at_sql(home), home)
+        cursor.execute(
+            f"UPDATE {stage} s SET village = {nearest} "  # noqa: S608
+            "WHERE s.village IS NULL OR s.row = ANY(%s)",
+            [[row for row, _ in unknown]],
+        )
+        # The user is left out on purpose: a login a coordinator linked stays linked.
+        cursor.execute(
+            f"""
+            WITH up AS (
+                INSERT INTO field_volunteer (code, name, phone, home, village_id, kind,
+                    capacity, active_from, active_to)
+                SELECT s.code, s.name, s.phone, {home}, s.village, s.kind, s.capacity,
+                    s.active_from, s.active_to
+                FROM {stage} s ORDER BY s.row
+                ON CONFLICT (code) WHERE code <> '' DO UPDATE SET name = EXCLUDED.name,
+                    phone = EXCLUDED.phone, home = EXCLUDED.home,
+                    village_id = EXCLUDED.village_id, kind = EXCLUDED.kind,
+                    capacity = EXCLUDED.capacity, active_from = EXCLUDED.active_from,
+                    active_to = EXCLUDED.active_to
+                WHERE (field_volunteer.name, field_volunteer.phone, field_volunteer.village_id,
+                       field_volunteer.kind, field_volunteer.capacity,
+                       field_volunteer.active_from, field_volunteer.active_to)
+                    IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.phone, EXCLUDED.village_id,
+                       EXCLUDED.kind, EXCLUDED.capacity, EXCLUDED.active_from,
+                       EXCLUDED.active_to)
+                   OR NOT ST_Equals(field_volunteer.home, EXCLUDED.home)
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM up), count(*),
+                count(*) FILTER (WHERE s.village IS NULL)
+            FROM {stage} s
+            """  # noqa: S608
+        )
+        imported, kept, unplaced = cursor.fetchone()
+    return {
+        "imported": imported,
+        "unchanged": kept - imported,
+        "duplicates": duplicates,
+        "unresolved": unplaced,
+    }
+
+
 _IMPORTERS: dict[ImportKind, Callable[[ImportRun, Path], tuple[dict[str, int], list[Problem]]]] = {
     ImportKind.POPULATION: _import_population,
     ImportKind.ENROLMENT: _import_enrolment,
     ImportKind.SCHOOLS: _import_schools,
     ImportKind.VILLAGES: _import_villages,
+    ImportKind.VOLUNTEERS: _import_volunteers,
 }

@@ -1,4 +1,4 @@
-"""What the four import commands share: arguments, the summary and the exit."""
+"""What the import commands share: arguments, the summary and the exit."""
 
 from __future__ import annotations
 
