@@ -81,49 +81,6 @@ class ChildOut(serializers.ModelSerializer[Child]):
         return child.national_id or None
 
 
-class HouseholdOut(serializers.ModelSerializer[Household]):
-    village = serializers.CharField(source="village_id", read_only=True, allow_null=True)
-    village_name = serializers.SerializerMethodField()
-    subdistrict = serializers.CharField(source="subdistrict_id", read_only=True, allow_null=True)
-    subdistrict_name = serializers.SerializerMethodField()
-    lon = serializers.SerializerMethodField()
-    lat = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Household
-        fields = [
-            "id",
-            "address",
-            "house_no",
-            "moo",
-            "village",
-            "village_name",
-            "subdistrict",
-            "subdistrict_name",
-            "precision",
-            "lon",
-            "lat",
-        ]
-        read_only_fields = fields
-
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_village_name(self, household: Household) -> str | None:
-        village: Village | None = household.village
-        return village.name if village is not None else None
-
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_subdistrict_name(self, household: Household) -> str | None:
-        return _area_name(household.subdistrict)
-
-    @extend_schema_field(serializers.FloatField(allow_null=True))
-    def get_lon(self, household: Household) -> float | None:
-        return round(household.point.x, MAP_DIGITS) if household.point is not None else None
-
-    @extend_schema_field(serializers.FloatField(allow_null=True))
-    def get_lat(self, household: Household) -> float | None:
-        return round(household.point.y, MAP_DIGITS) if household.point is not None else None
-
-
 class WhereaboutsOut(serializers.ModelSerializer[Household]):
     """Where the field found the child living now; the case lies there."""
 
@@ -148,6 +105,35 @@ class WhereaboutsOut(serializers.ModelSerializer[Household]):
     @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_lat(self, household: Household) -> float | None:
         return round(household.point.y, MAP_DIGITS) if household.point is not None else None
+
+
+class HouseholdOut(WhereaboutsOut):
+    """The household the registry gives, with its house number and village."""
+
+    village = serializers.CharField(source="village_id", read_only=True, allow_null=True)
+    village_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Household
+        fields = [
+            "id",
+            "address",
+            "house_no",
+            "moo",
+            "village",
+            "village_name",
+            "subdistrict",
+            "subdistrict_name",
+            "precision",
+            "lon",
+            "lat",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_village_name(self, household: Household) -> str | None:
+        village: Village | None = household.village
+        return village.name if village is not None else None
 
 
 class CaseOut(serializers.ModelSerializer[Case]):

@@ -11,11 +11,20 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
 from django.db import connections
-from playwright.sync_api import Browser, Page, Playwright, Route, ViewportSize, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Route,
+    ViewportSize,
+    sync_playwright,
+)
 from pytest_django.live_server_helper import LiveServer
 
 # Playwright's sync API runs an event loop in the test's thread, and Django refuses
@@ -67,12 +76,14 @@ def blocked_requests() -> BlockedRequests:
     return BlockedRequests()
 
 
-@pytest.fixture
-def page(
-    browser: Browser, live_server: LiveServer, blocked_requests: BlockedRequests
-) -> Iterator[Page]:
-    """A page on a Thai tablet (locale th-TH) that can reach the live server only."""
-    context = browser.new_context(viewport=TABLET, locale="th-TH", timezone_id="Asia/Bangkok")
+def tablet_context(
+    browser: Browser, live_server: LiveServer, blocked: list[str], **options: Any
+) -> BrowserContext:
+    """A Thai tablet's browser context (locale th-TH, 1280x800) that can reach the
+    live server only; ``options`` go to ``new_context`` (``has_touch=True``, ...)."""
+    context = browser.new_context(
+        viewport=TABLET, locale="th-TH", timezone_id="Asia/Bangkok", **options
+    )
     context.set_default_timeout(15_000)
     own = live_server.url
 
@@ -80,22 +91,56 @@ def page(
         if route.request.url.startswith(own):
             route.continue_()
         else:
-            blocked_requests.append(route.request.url)
+            blocked.append(route.request.url)
             route.abort()
 
     context.route("**/*", only_the_live_server)
-    page = context.new_page()
-    yield page
+    return context
+
+
+@pytest.fixture
+def page(
+    browser: Browser, live_server: LiveServer, blocked_requests: BlockedRequests
+) -> Iterator[Page]:
+    """A page on a Thai tablet that can reach the live server only."""
+    context = tablet_context(browser, live_server, blocked_requests)
+    yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def touch_page(
+    browser: Browser, live_server: LiveServer, blocked_requests: BlockedRequests
+) -> Iterator[Page]:
+    """The same with a touch screen: taps, not clicks, and Leaflet's touch controls."""
+    context = tablet_context(browser, live_server, blocked_requests, has_touch=True)
+    yield context.new_page()
+    context.close()
+
+
+def _screenshot_path(request: pytest.FixtureRequest, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / f"{request.module.__name__.rsplit('.', 1)[-1]}-{name}.png"
+
+
+@pytest.fixture
+def shot(touch_page: Page, request: pytest.FixtureRequest) -> Callable[[str], Path]:
+    """``shot("name")``: the whole touch page, as test-results/screenshots/<module>-<name>.png."""
+
+    def take(name: str) -> Path:
+        path = _screenshot_path(request, name)
+        touch_page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
 
 
 @pytest.fixture
 def screenshot(page: Page, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Path]]:
     """``screenshot("name")`` saves test-results/screenshots/<module>-<name>.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def take(name: str) -> Path:
-        path = SCREENSHOTS / f"{request.module.__name__.rsplit('.', 1)[-1]}-{name}.png"
+        path = _screenshot_path(request, name)
         page.screenshot(path=str(path))
         return path
 

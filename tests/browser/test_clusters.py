@@ -4,7 +4,7 @@ proposal by open cases, saves it and sees the clusters on the map: Chromium at
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,10 +14,9 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
 from factories import TEST_PASSWORD, SubdistrictFactory, VillageFactory, make
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from browser.conftest import SCREENSHOTS, TABLET, BlockedRequests
 from field.models import Team
 from geo.models import District, Subdistrict, Village, VillageCluster
 
@@ -25,39 +24,6 @@ pytestmark = [pytest.mark.browser]
 
 # Open cases of the six villages, west to east then south to north.
 OPEN = (4, 7, 2, 0, 9, 5)
-
-
-@pytest.fixture
-def touch_page(
-    browser: Browser, live_server: LiveServer, blocked_requests: BlockedRequests
-) -> Iterator[Page]:
-    context = browser.new_context(
-        viewport=TABLET, locale="th-TH", timezone_id="Asia/Bangkok", has_touch=True
-    )
-    context.set_default_timeout(15_000)
-
-    def only_the_live_server(route: Route) -> None:
-        if route.request.url.startswith(live_server.url):
-            route.continue_()
-        else:
-            blocked_requests.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_the_live_server)
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def shot(touch_page: Page) -> Callable[[str], Path]:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-
-    def take(name: str) -> Path:
-        path = SCREENSHOTS / f"test_clusters-{name}.png"
-        touch_page.screenshot(path=str(path), full_page=True)
-        return path
-
-    return take
 
 
 @pytest.fixture

@@ -4,16 +4,13 @@ case leaves the member's tablet for the other team's."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from conftest import FieldWorld
 from django.contrib.auth.models import User
 from factories import TEST_PASSWORD
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from browser.conftest import TABLET
 from field.models import Case, Precision, Visit
 from field.selectors import team_cases
 from geo.boundaries import rebuild_subdistrict_cells
@@ -21,26 +18,14 @@ from geo.boundaries import rebuild_subdistrict_cells
 pytestmark = [pytest.mark.browser]
 
 
-@pytest.fixture
-def tablet(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    context = browser.new_context(
-        viewport=TABLET, has_touch=True, locale="th-TH", timezone_id="Asia/Bangkok"
-    )
-    context.set_default_timeout(15_000)
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_() if route.request.url.startswith(live_server.url) else route.abort()
-        ),
-    )
-    page = context.new_page()
-    yield page
-    context.close()
-
-
 def test_a_child_moved_into_team_bs_area_leaves_the_tablet(
-    tablet: Page, live_server: LiveServer, field_world: FieldWorld, member_a: User, member_b: User
+    touch_page: Page,
+    live_server: LiveServer,
+    field_world: FieldWorld,
+    member_a: User,
+    member_b: User,
 ) -> None:
+    tablet = touch_page
     rebuild_subdistrict_cells([field_world.whole_a.code, field_world.split_b.code])
     x0, y0, x1, y1 = field_world.split_b.geom.extent
     # The member stands at the child's new home, in team B's west cluster.

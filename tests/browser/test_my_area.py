@@ -13,14 +13,13 @@ from django.contrib.auth.models import User
 from django.db.models import Max
 from django.utils import dateformat, timezone, translation
 from factories import TEST_PASSWORD
-from playwright.sync_api import Browser, BrowserContext, Page, Route, ViewportSize, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from browser.conftest import SCREENSHOTS
+from browser.conftest import SCREENSHOTS, tablet_context
 from field.models import Household, Precision, Team, Visit
 
 pytestmark = [pytest.mark.browser]
-TABLET: ViewportSize = {"width": 1280, "height": 800}
 # Five days of field work out of signal. In milliseconds: the clock's "hh:mm:ss"
 # takes two-digit hours only.
 OFFLINE_FOR_MS = 5 * 24 * 3600 * 1000
@@ -30,25 +29,8 @@ Screenshot = Callable[[str], Path]
 
 
 def _tablet(browser: Browser, live_server: LiveServer, blocked: list[str]) -> BrowserContext:
-    context = browser.new_context(
-        viewport=TABLET,
-        has_touch=True,
-        locale="th-TH",
-        timezone_id="Asia/Bangkok",
-        service_workers="allow",
-    )
-    context.set_default_timeout(15_000)
-    own = live_server.url
-
-    def only_the_live_server(route: Route) -> None:
-        if route.request.url.startswith(own):
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_the_live_server)
-    return context
+    """A touch tablet whose service worker may install: the app works offline by it."""
+    return tablet_context(browser, live_server, blocked, has_touch=True, service_workers="allow")
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ cluster team A holds: Chromium at 1280×800 with touch."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,50 +23,14 @@ from factories import (
     VillageFactory,
     make,
 )
-from playwright.sync_api import Browser, Locator, Page, Route, expect
+from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from browser.conftest import SCREENSHOTS, TABLET, BlockedRequests
 from field.models import Team, TeamArea
 from geo.models import District, Subdistrict, VillageCluster
 from geo.services import clusters_replace
 
 pytestmark = [pytest.mark.browser]
-
-
-@pytest.fixture
-def touch_page(
-    browser: Browser, live_server: LiveServer, blocked_requests: BlockedRequests
-) -> Iterator[Page]:
-    """The shared tablet page, with a touch screen: taps, not clicks, and Leaflet's
-    touch controls."""
-    context = browser.new_context(
-        viewport=TABLET, locale="th-TH", timezone_id="Asia/Bangkok", has_touch=True
-    )
-    context.set_default_timeout(15_000)
-
-    def only_the_live_server(route: Route) -> None:
-        if route.request.url.startswith(live_server.url):
-            route.continue_()
-        else:
-            blocked_requests.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_the_live_server)
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def shot(touch_page: Page) -> Callable[[str], Path]:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-
-    def take(name: str) -> Path:
-        path = SCREENSHOTS / f"test_teams-{name}.png"
-        touch_page.screenshot(path=str(path), full_page=True)
-        return path
-
-    return take
 
 
 @dataclass(frozen=True)
