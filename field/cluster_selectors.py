@@ -16,13 +16,12 @@ from typing import Any
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db.models import Q
-from django.http import Http404
 from django.utils.translation import gettext as _
 from shapely.geometry import Point
 
 from field.models import Case, CaseStatus, TeamArea
 from field.selectors import User
-from field.team_selectors import MAP_DIGITS, _manager_scope, _name, _simplified
+from field.team_selectors import MAP_DIGITS, _manager_scope, _name, _simplified, managed_area
 from geo.algorithms.clustering import group_by_weight
 from geo.models import Subdistrict, Village, VillageCluster
 
@@ -79,13 +78,7 @@ class TambonClusters:
 def get_tambon(user: User, code: str) -> Subdistrict:
     """A tambon the user manages; Http404 outside their scope, PermissionDenied
     for anyone who manages nothing."""
-    scope = _manager_scope(user)
-    if len(code) != 6 or not code.isdigit() or not scope.may_open(code):
-        raise Http404
-    tambon = Subdistrict.objects.filter(code=code).select_related("district").first()
-    if tambon is None:
-        raise Http404
-    return tambon
+    return managed_area(user, code, Subdistrict.objects.select_related("district"), 6)
 
 
 def _x_scale(tambon: Subdistrict) -> float:

@@ -17,7 +17,7 @@ import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import reduce
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.gis.db.models import GeometryField, PointField
@@ -60,6 +60,7 @@ from geo.models import District, Subdistrict, VillageCluster
 HH = "child__household__"
 # Conflicting visits shown at most: past this the coordinator has a sync problem
 # to fix, not a list to read.
+AreaT = TypeVar("AreaT", District, Subdistrict)
 CONFLICT_LIMIT = 200
 # Open links shown at most, oldest first: more than this is a registry problem to
 # raise, not a list to work through.
@@ -656,15 +657,21 @@ class Proposal:
         return {unit.key: unit.team for unit in self.units if unit.team is not None}
 
 
+def managed_area(user: User, code: str, areas: QuerySet[AreaT], digits: int) -> AreaT:
+    """The district or tambon ``code`` from ``areas``, when the user manages it;
+    Http404 outside their scope, PermissionDenied for anyone who manages nothing."""
+    scope = _manager_scope(user)
+    if len(code) != digits or not code.isdigit() or not scope.may_open(code):
+        raise Http404
+    area = areas.filter(code=code).first()
+    if area is None:
+        raise Http404
+    return area
+
+
 def get_district(user: User, code: str) -> District:
     """A district the user manages; Http404 outside their scope."""
-    scope = _manager_scope(user)
-    if len(code) != 4 or not code.isdigit() or not scope.may_open(code):
-        raise Http404
-    district = District.objects.filter(code=code).defer("geom").first()
-    if district is None:
-        raise Http404
-    return district
+    return managed_area(user, code, District.objects.defer("geom"), 4)
 
 
 def district_proposal(user: User, code: str) -> Proposal:

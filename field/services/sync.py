@@ -91,12 +91,19 @@ def _refused(item: VisitUpload, reason: str) -> UploadResult:
     return UploadResult(str(item.client_id), UploadStatus.REFUSED, reason=reason)
 
 
-def _one(user: User, item: VisitUpload, teams: tuple[int, ...]) -> UploadResult:
-    earlier = Visit.objects.filter(client_id=item.client_id).first()
+# A visit already saved under a client id: (visit, by, case).
+_Saved = tuple[int, int, int]
+
+
+def _one(
+    user: User, item: VisitUpload, teams: tuple[int, ...], saved: dict[uuid.UUID, _Saved]
+) -> UploadResult:
+    earlier = saved.get(item.client_id)
     if earlier is not None:
-        if earlier.by_id != user.pk or earlier.case_id != item.case:
+        saved_visit, saved_by, saved_case = earlier
+        if saved_by != user.pk or saved_case != item.case:
             return _refused(item, "this visit id belongs to another visit")
-        return UploadResult(str(item.client_id), UploadStatus.DUPLICATE, earlier.pk)
+        return UploadResult(str(item.client_id), UploadStatus.DUPLICATE, saved_visit)
     if timezone.is_naive(item.at):
         return _refused(item, "the time of the visit has no time zone")
     if item.at > timezone.now() + CLOCK_SKEW:
@@ -152,7 +159,21 @@ def _one(user: User, item: VisitUpload, teams: tuple[int, ...]) -> UploadResult:
 def visits_upload(*, user: User, visits: Sequence[VisitUpload]) -> list[UploadResult]:
     """Saves a tablet's queued visits, each on its own; a result for every one."""
     teams = user_area(user).teams
-    return [_one(user, item, teams) for item in visits]
+    # A retried batch is mostly visits saved already: one query finds them all.
+    saved: dict[uuid.UUID, _Saved] = {
+        client_id: (pk, by, case)
+        for pk, by, case, client_id in Visit.objects.filter(
+            client_id__in=[item.client_id for item in visits]
+        ).values_list("pk", "by_id", "case_id", "client_id")
+        if client_id is not None
+    }
+    results = []
+    for item in visits:
+        result = _one(user, item, teams, saved)
+        if result.status == UploadStatus.SAVED and result.visit is not None:
+            saved[item.client_id] = (result.visit, user.pk, item.case)
+        results.append(result)
+    return results
 
 
 def sync_seen(*, user: User, at: dt.datetime | None = None) -> None:
