@@ -21,7 +21,7 @@ from shapely.geometry import Point
 
 from field.models import Case, CaseStatus, TeamArea
 from field.selectors import User
-from field.team_selectors import MAP_DIGITS, _manager_scope, _name, _simplified, managed_area
+from field.team_selectors import MAP_DIGITS, _name, _simplified, managed_area, manager_scope
 from geo.algorithms.clustering import group_by_weight
 from geo.models import Subdistrict, Village, VillageCluster
 
@@ -103,7 +103,7 @@ def tambon_clusters(user: User, tambon: Subdistrict) -> TambonClusters:
     takes that village takes the case. A case with no position counts for its
     household's village.
     """
-    _manager_scope(user)
+    manager_scope(user)
     villages = list(
         Village.objects.filter(subdistrict=tambon)
         .select_related("cluster")

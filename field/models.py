@@ -22,8 +22,19 @@ from geo.models import District, Province, Subdistrict, Village, VillageCluster
 # OBEC's rule: a school with at most this many pupils is a small school
 # (โรงเรียนขนาดเล็ก), the ones most at risk of merging or closing.
 SMALL_SCHOOL_MAX_STUDENTS = 120
-# How many households a volunteer looks after unless told otherwise.
-VOLUNTEER_DEFAULT_CAPACITY = 20
+
+
+def volunteer_default_capacity() -> int:
+    """How many households a volunteer looks after unless told otherwise
+    (``TAKHAI_VOLUNTEER_CAPACITY``)."""
+    return int(settings.VOLUNTEER_DEFAULT_CAPACITY)
+
+
+def zone_default_distance() -> int:
+    """How far from home a volunteer goes unless the district says otherwise
+    (``TAKHAI_ZONE_MAX_DISTANCE_M``)."""
+    return int(settings.ZONE_MAX_DISTANCE_M)
+
 
 # Thai numbers are 9 digits for landlines and 10 for mobiles, always with the 0.
 _PHONE = Q(phone="") | Q(phone__regex=r"^0[0-9]{8,9}$")
@@ -258,10 +269,13 @@ class Volunteer(models.Model):
     )
     kind = models.CharField(max_length=24, choices=VolunteerKind.choices)
     capacity = models.PositiveIntegerField(
-        default=VOLUNTEER_DEFAULT_CAPACITY, help_text=_("Households this volunteer can look after")
+        default=volunteer_default_capacity, help_text=_("Households this volunteer can look after")
     )
     active_from = models.DateField()
     active_to = models.DateField(null=True, blank=True)
+    # A locked zone keeps exactly its households when the coordinator rebalances:
+    # none leave it and none join it.
+    zone_locked = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["name", "pk"]
@@ -912,3 +926,119 @@ class CaseLink(models.Model):
                 name="caselink_kept_is_of_the_pair",
             ),
         ]
+
+
+# --- volunteer zones ---------------------------------------------------------------
+
+
+class ZoneArea(models.Model):
+    """A district's zone settings, and the counter that orders changes to its zones.
+
+    ``version`` goes up with every change to the district's zones. A rebalance
+    preview carries the version it was computed on, and applying it is refused
+    when the zones have changed since: what is applied is what was shown.
+    """
+
+    district = models.OneToOneField(
+        District, on_delete=models.PROTECT, primary_key=True, related_name="+"
+    )
+    max_distance_m = models.PositiveIntegerField(
+        default=zone_default_distance,
+        help_text=_("How far from home a volunteer may be given a household, in metres"),
+    )
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            # Closer than a village's width is no zone; farther than a day's walk
+            # is no volunteer's neighbourhood.
+            models.CheckConstraint(
+                condition=Q(max_distance_m__gte=100) & Q(max_distance_m__lte=30_000),
+                name="zone_area_distance_sane",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district_id}: {self.max_distance_m} m"
+
+
+class ZoneAssignment(models.Model):
+    """A household in a volunteer's zone. Never deleted: a move ends the old row and
+    starts a new one, so who looked after a household when stays on record (a visit
+    recorded offline is judged by the zone it was made in)."""
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="zones")
+    volunteer = models.ForeignKey(Volunteer, on_delete=models.PROTECT, related_name="zone")
+    locked = models.BooleanField(default=False)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=Q(ended_at__isnull=True),
+                name="zone_one_volunteer_per_household",
+                violation_error_message=_("This household is already in a volunteer's zone."),
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("started_at")),
+                name="zone_assignment_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["volunteer", "ended_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} -> {self.volunteer_id}"
+
+
+class ZoneAction(models.TextChoices):
+    MOVE = "move", _("Moved by hand")
+    REBALANCE = "rebalance", _("Rebalanced")
+    RELEASE = "release", _("Released")
+    LOCK = "lock", _("Household locked")
+    UNLOCK = "unlock", _("Household unlocked")
+    LOCK_ZONE = "lock_zone", _("Zone locked")
+    UNLOCK_ZONE = "unlock_zone", _("Zone unlocked")
+    SETTINGS = "settings", _("Distance limit changed")
+
+
+class ZoneChange(models.Model):
+    """One change to a district's zones: who, when, what. Written by the same
+    transaction as the change itself."""
+
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=12, choices=ZoneAction.choices)
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    volunteer_from = models.ForeignKey(
+        Volunteer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    volunteer_to = models.ForeignKey(
+        Volunteer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=ZoneAction.values), name="zone_change_action_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["district", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.household_id or ''}"

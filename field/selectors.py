@@ -19,7 +19,9 @@ theirs to know about).
   child moved (``Case.whereabouts``), else its child's registry household
   (``AreaScope.cases``). A child who moved into another team's area is that
   team's case from then on: one case, which keeps its visits.
-- Volunteers are refused here; their pages scope by zone instead.
+- Volunteers see the households of their own zone (``ZoneAssignment``), as a
+  team member sees a team's areas, and nothing outside it; ``households(at=...)``
+  gives the zone as it was then. They open no area map or funnel either.
 
 A household whose tambon is unknown lies in no area. Administrators see it, and
 so does the coordinator who uploaded the file its children came from: they hold
@@ -76,6 +78,8 @@ from field.models import (
     Team,
     TeamArea,
     Visit,
+    Volunteer,
+    ZoneAssignment,
 )
 from geo.models import District, Province, Subdistrict, Village
 
@@ -108,10 +112,14 @@ class AreaScope:
     """Whether the user may see personal data (names, IDs, addresses)."""
     teams: tuple[int, ...] = ()
     """A search team member's teams; their areas are the scope."""
+    volunteer: int | None = None
+    """A volunteer's own record; their zone is the scope."""
 
     @property
-    def by_team(self) -> bool:
-        return self.role == Role.TEAM_MEMBER
+    def in_field(self) -> bool:
+        """A team member or a volunteer: the scope is places given to them, case by
+        case, never a whole area to browse."""
+        return self.role in (Role.TEAM_MEMBER, Role.VOLUNTEER)
 
     @property
     def root(self) -> str:
@@ -127,7 +135,7 @@ class AreaScope:
         """Whether the area ``code`` may be opened: inside the scope, or the user's
         own province when they are narrowed to some of its districts (which then
         shows those districts only)."""
-        if self.by_team:
+        if self.in_field:
             return False
         if self.province is None:
             return True
@@ -141,8 +149,11 @@ class AreaScope:
         """A filter on rows that reach a household through ``to_household``
         ("child__household__" from a ChildYear); ``to_child`` is the path to one
         of its children, for the unplaced rule (default: through ``children``).
-        ``at``: for a team member, the areas their teams held then (default: now)."""
-        if self.by_team:
+        ``at``: for a team member, the areas their teams held then, for a volunteer
+        their zone then (default: now)."""
+        if self.role == Role.VOLUNTEER:
+            return self._zone_households(to_household, at)
+        if self.role == Role.TEAM_MEMBER:
             return self._team_households(to_household, at)
         if self.province is None:
             return Q()
@@ -211,6 +222,20 @@ class AreaScope:
             Q(Exists(whole)) | Q(Exists(clustered))
         )
 
+    def _zone_households(self, to_household: str, at: dt.datetime | None) -> Q:
+        if self.volunteer is None:
+            return Q(pk__in=[])
+        zone = ZoneAssignment.objects.filter(
+            volunteer_id=self.volunteer, household=OuterRef(f"{to_household}pk")
+        )
+        if at is None:
+            zone = zone.filter(ended_at__isnull=True)
+        else:
+            zone = zone.filter(started_at__lte=at).filter(
+                Q(ended_at__isnull=True) | Q(ended_at__gt=at)
+            )
+        return Q(Exists(zone))
+
 
 def user_area(user: User) -> AreaScope:
     """The scope of ``user``; PermissionDenied for roles without one.
@@ -240,6 +265,12 @@ def _load_area(user: AbstractBaseUser) -> AreaScope:
     if role == Role.TEAM_MEMBER:
         teams = tuple(sorted(Team.objects.filter(members__pk=user.pk).values_list("pk", flat=True)))
         return AreaScope(user_id=user.pk, role=Role.TEAM_MEMBER, province=None, teams=teams)
+    if role == Role.VOLUNTEER:
+        volunteer = Volunteer.objects.filter(user_id=user.pk).values_list("pk", flat=True).first()
+        if volunteer is None:
+            # A volunteer login not yet linked to a volunteer has no zone to see.
+            raise PermissionDenied
+        return AreaScope(user_id=user.pk, role=Role.VOLUNTEER, province=None, volunteer=volunteer)
     if profile is None or role not in (Role.COORDINATOR, Role.OFFICIAL):
         raise PermissionDenied
     if profile["province_id"] is None:
@@ -666,7 +697,7 @@ def unreached_households(
 
 def _team_scope(user: User) -> AreaScope:
     scope = user_area(user)
-    if not scope.by_team:
+    if not scope.in_field:
         raise PermissionDenied
     return scope
 
@@ -716,7 +747,7 @@ def home_for(user: User) -> str:
         scope = user_area(user)
     except PermissionDenied:
         return "home"
-    if scope.by_team:
+    if scope.in_field:
         return "field-my-area"
     if scope.may_manage:
         return "field-teams"

@@ -1,5 +1,6 @@
-"""The search-team member's tablet app ("My area"): its page, service worker and
-web app manifest.
+"""The field's tablet app: a search team member's "My area", a volunteer's "My
+zone" (the same app, scoped to their zone). Its page, service worker and web app
+manifest.
 
 The page is an app shell: it carries no personal data, only the code and the
 translated strings, so that the copy the service worker keeps serves every
@@ -27,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 
-from field.models import CaseKind, CaseProgress, Precision
+from field.models import CaseKind, CaseProgress, Precision, Role
 from field.selectors import user_area
 
 # What the shell needs to start with no connection: served cache-first by the
@@ -82,6 +83,9 @@ def _strings() -> dict[str, Any]:
         "newHomeNone": _("No new home set: the visit is saved without one."),
         "choose": _("Choose…"),
         "none": _("—"),
+        "zone": _("Zone of %(name)s: %(n)s households"),
+        "household": _("House %(house_no)s"),
+        "home": _("Home"),
         "labels": {
             "progress": _("Progress"),
             "kind": _("Kind"),
@@ -104,12 +108,14 @@ def _strings() -> dict[str, Any]:
 @require_safe
 @ensure_csrf_cookie
 def my_area(request: HttpRequest) -> HttpResponse:
-    if not user_area(request.user).by_team:
+    scope = user_area(request.user)
+    if not scope.in_field:
         raise PermissionDenied
     response = render(
         request,
         "field/my_area.html",
         {
+            "zone": scope.role == Role.VOLUNTEER,
             "strings": _strings(),
             "tile_url": settings.TILE_URL,
             "tile_attribution": settings.TILE_ATTRIBUTION,

@@ -75,7 +75,7 @@ NEIGHBOUR_GAP_DEGREES = 0.0005
 EARTH_RADIUS_M = 6_371_008.8
 
 
-def _manager_scope(user: User) -> AreaScope:
+def manager_scope(user: User) -> AreaScope:
     scope = user_area(user)
     if not scope.may_manage:
         raise PermissionDenied
@@ -98,7 +98,7 @@ def teams_in_scope(scope: AreaScope) -> QuerySet[Team]:
 
 def get_team(user: User, pk: int) -> Team:
     """One team the user manages; Http404 for any other."""
-    scope = _manager_scope(user)
+    scope = manager_scope(user)
     team = (
         teams_in_scope(scope)
         .select_related("district", "base_school")
@@ -246,7 +246,7 @@ def teams_overview(user: User) -> TeamsOverview:
 
     A fixed number of queries whatever the number of teams, areas or cases.
     """
-    scope = _manager_scope(user)
+    scope = manager_scope(user)
     teams = list(
         teams_in_scope(scope)
         .select_related("district", "base_school")
@@ -380,7 +380,7 @@ def _open_links(scope: AreaScope) -> list[LinkRow]:
 def get_case_link(user: User, pk: int) -> CaseLink:
     """One link the user may decide: either case lies in their scope. Http404 for
     any other, so that guessing ids tells nothing."""
-    scope = _manager_scope(user)
+    scope = manager_scope(user)
     link = _links_seen(scope).select_related("case", "other").filter(pk=pk).first()
     if link is None:
         raise Http404
@@ -449,7 +449,7 @@ class TeamDistrict:
 def team_district(user: User, team: Team) -> TeamDistrict:
     """The tambons of ``team``'s district with their clusters, open cases and
     holders, and their outlines for the map. ``team`` comes from ``get_team``."""
-    _manager_scope(user)
+    manager_scope(user)
     if team.district_id is None:
         return TeamDistrict(team=team, places=[], map_features=[], extent=None, teams={})
     district = team.district_id
@@ -586,7 +586,7 @@ def place_for_assignment(
 ) -> tuple[Subdistrict, VillageCluster | None]:
     """The tambon (``t<code>``) or cluster (``c<id>``) ``key`` names, in ``team``'s
     district; Http404 for anything else."""
-    _manager_scope(user)
+    manager_scope(user)
     if team.district_id is None or len(key) < 2 or key[0] not in "tc":
         raise Http404
     if key[0] == "t":
@@ -609,7 +609,7 @@ def place_for_assignment(
 def area_to_end(user: User, team: Team, pk: int) -> TeamArea:
     """A current assignment in ``team``'s district (of any team: ending another
     team's place is how a coordinator frees it); Http404 for any other."""
-    _manager_scope(user)
+    manager_scope(user)
     area = (
         TeamArea.objects.filter(
             pk=pk, ended_at__isnull=True, subdistrict__district_id=team.district_id
@@ -660,7 +660,7 @@ class Proposal:
 def managed_area(user: User, code: str, areas: QuerySet[AreaT], digits: int) -> AreaT:
     """The district or tambon ``code`` from ``areas``, when the user manages it;
     Http404 outside their scope, PermissionDenied for anyone who manages nothing."""
-    scope = _manager_scope(user)
+    scope = manager_scope(user)
     if len(code) != digits or not code.isdigit() or not scope.may_open(code):
         raise Http404
     area = areas.filter(code=code).first()
@@ -678,7 +678,7 @@ def district_proposal(user: User, code: str) -> Proposal:
     """The teams of district ``code`` and a division of its places among them
     (``geo.algorithms.assignment.propose``), with each team's open cases, places
     and farthest household from its base."""
-    scope = _manager_scope(user)
+    scope = manager_scope(user)
     district = get_district(user, code)
     teams = list(
         teams_in_scope(scope)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from field import tablet_views, team_views, views
+from field import tablet_views, team_views, views, zone_views
 
 urlpatterns = [
     path("start/", views.start, name="field-start"),
@@ -18,6 +18,18 @@ urlpatterns = [
     path("teams/links/<int:pk>/", team_views.case_link, name="field-case-link"),
     path("teams/propose/<str:district_code>/", team_views.team_propose, name="field-team-propose"),
     path("teams/clusters/<str:tambon_code>/", team_views.clusters, name="field-clusters"),
+    path("zones/", zone_views.zone_index, name="field-zone-index"),
+    path("zones/<str:district_code>/", zone_views.zones_page, name="field-zones"),
+    path(
+        "zones/<str:district_code>/volunteers/new/",
+        zone_views.volunteer_edit,
+        name="field-volunteer-new",
+    ),
+    path(
+        "zones/<str:district_code>/volunteers/<int:pk>/",
+        zone_views.volunteer_edit,
+        name="field-volunteer-edit",
+    ),
     path("my-area/", tablet_views.my_area, name="field-my-area"),
     path("sw.js", tablet_views.service_worker, name="field-sw"),
     path("manifest.webmanifest", tablet_views.manifest, name="field-manifest"),

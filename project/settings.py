@@ -193,6 +193,10 @@ IMPORT_PARALLEL_BYTES = env_int("TAKHAI_IMPORT_PARALLEL_BYTES", 20 * 1024 * 1024
 TARGET_MIN_AGE = env_int("TAKHAI_TARGET_MIN_AGE", 3)
 TARGET_MAX_AGE = env_int("TAKHAI_TARGET_MAX_AGE", 18)
 COMPULSORY_AGES = (6, 15)
+# Households a volunteer follows unless the list gives a capacity, and how far from
+# home a district sends them unless its coordinator sets another limit.
+VOLUNTEER_DEFAULT_CAPACITY = env_int("TAKHAI_VOLUNTEER_CAPACITY", 20)
+ZONE_MAX_DISTANCE_M = env_int("TAKHAI_ZONE_MAX_DISTANCE_M", 3000)
 
 # Debian 12 ships GDAL 3.6, which cannot block file and network access from spatial
 # reference strings (GDAL 3.9+ can). Boundary files are read only from operators'

@@ -84,6 +84,7 @@ def khon_kaen_boundaries(_khon_kaen_loaded: None, boundary_files: list[Path]) ->
 # province, `member_a` and `member_b` one district each and belong to search teams
 # A and B, `volunteer` is linked to a Volunteer in district A. All share the
 # password factories.TEST_PASSWORD; most tests just use client.force_login.
+import datetime as dt  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
 from django.contrib.auth.models import User  # noqa: E402
@@ -103,7 +104,7 @@ from factories import (  # noqa: E402
     make,
 )
 
-from field.models import Case, Role, Team, TeamArea  # noqa: E402
+from field.models import Case, Household, Role, Team, TeamArea, Volunteer  # noqa: E402
 from field.services.teams import team_area_assign  # noqa: E402
 from geo.models import District, Subdistrict, Village, VillageCluster  # noqa: E402
 from geo.models import Province as _Province  # noqa: E402
@@ -250,3 +251,114 @@ def field_world(
     world.areas["a"] = team_area_assign(team=team_a, subdistrict=whole_a, by=None)
     world.areas["b"] = team_area_assign(team=team_b, subdistrict=split_b, cluster=west, by=None)
     return world
+
+
+# --- volunteer zones -------------------------------------------------------------------------
+
+
+@dataclass
+class ZoneWorld:
+    """District A's volunteer zones, in metres at about 5°N (0.001° ≈ 111 m):
+
+    - the ``volunteer`` persona's Volunteer (``west``) lives 1.1 km west of the
+      district's centre, ``east`` 1.1 km east of it: 2.2 km apart, so each can
+      reach the other's households within the 3 km limit;
+    - four households with open cases beside each home (``west_homes``, the
+      first with two cases, and ``east_homes``);
+    - ``far``: one household 5.9 km from the nearer home, beyond both; only
+      ``gone``, a volunteer who stopped in 2025, lived beside it;
+    - villages ``west_village``, ``east_village`` and ``far_village``, one
+      cluster each.
+    """
+
+    district: District
+    tambon: Subdistrict
+    west: Volunteer
+    east: Volunteer
+    gone: Volunteer
+    west_homes: list[Household]
+    east_homes: list[Household]
+    far: Household
+    west_village: Village
+    east_village: Village
+    far_village: Village
+    clusters: dict[str, VillageCluster]
+
+
+def _zone_household(
+    tambon: Subdistrict, village: Village, x: float, y: float, cases: int
+) -> Household:
+    household = make(
+        HouseholdFactory, subdistrict=tambon, village=village, point=Point(x, y, srid=4326)
+    )
+    for _ in range(cases):
+        make(CaseFactory, child=make(ChildFactory, household=household))
+    return household
+
+
+@pytest.fixture
+def zone_world(persona_districts: tuple[District, District], volunteer: User) -> ZoneWorld:
+    district = persona_districts[0]
+    x0, y0, _x1, _y1 = district.geom.extent
+    cx, cy = x0 + 0.05, y0 + 0.05
+    tambon = make(SubdistrictFactory, district=district)
+    west_village = make(VillageFactory, subdistrict=tambon, point=Point(cx - 0.01, cy, srid=4326))
+    east_village = make(VillageFactory, subdistrict=tambon, point=Point(cx + 0.01, cy, srid=4326))
+    far_village = make(
+        VillageFactory, subdistrict=tambon, point=Point(cx + 0.045, cy + 0.04, srid=4326)
+    )
+    clusters = dict(
+        zip(
+            ("west", "east", "far"),
+            clusters_replace(
+                subdistrict=tambon,
+                groups={"ตะวันตก": [west_village], "ตะวันออก": [east_village], "ไกล": [far_village]},
+            ),
+            strict=True,
+        )
+    )
+    west = volunteer.volunteer
+    west.home = Point(cx - 0.01, cy, srid=4326)
+    west.village = west_village
+    west.save()
+    east = make(
+        VolunteerFactory, name="นางอาสา ตะวันออก", village=east_village, home=east_village.point
+    )
+    gone = make(
+        VolunteerFactory,
+        name="นายอาสา ย้ายไปแล้ว",
+        village=far_village,
+        home=far_village.point,
+        active_to=dt.date(2025, 12, 31),
+    )
+    west_homes = [
+        _zone_household(
+            tambon,
+            west_village,
+            cx - 0.012 + i * 0.001,
+            cy + 0.001 + 0.0008 * (i % 2),
+            2 if i == 0 else 1,
+        )
+        for i in range(4)
+    ]
+    east_homes = [
+        _zone_household(
+            tambon, east_village, cx + 0.009 + i * 0.001, cy + 0.001 + 0.0008 * (i % 2), 1
+        )
+        for i in range(4)
+    ]
+    far = _zone_household(tambon, far_village, cx + 0.045, cy + 0.04, 1)
+    return ZoneWorld(
+        district=district,
+        tambon=tambon,
+        west=west,
+        east=east,
+        gone=gone,
+        west_homes=west_homes,
+        east_homes=east_homes,
+        far=far,
+        west_village=west_village,
+        east_village=east_village,
+        far_village=far_village,
+        clusters=clusters,
+    )

@@ -366,3 +366,20 @@ class MatchReviewFactory(DjangoModelFactory[MatchReview]):
     enrolment = SubFactory(EnrolmentFactory)
     candidates = LazyFunction(list)
     created_at = LazyFunction(timezone.now)
+
+
+# --- volunteer zones ----------------------------------------------------------------------
+# Appended for the zone pages and the volunteer's view: a household in a volunteer's
+# zone since the start of the 2568 school year, unlocked.
+
+from field.models import ZoneAssignment  # noqa: E402
+
+
+class ZoneAssignmentFactory(DjangoModelFactory[ZoneAssignment]):
+    class Meta:
+        model = ZoneAssignment
+
+    household = SubFactory(HouseholdFactory)
+    volunteer = SubFactory(VolunteerFactory)
+    locked = False
+    started_at = LazyFunction(lambda: timezone.now() - dt.timedelta(days=30))

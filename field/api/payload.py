@@ -1,4 +1,5 @@
-"""What the tablet app is sent: the sync cursor, and the case querysets behind it.
+"""What the tablet app is sent: the sync cursor, the case querysets behind it,
+and a volunteer's zone.
 
 A cursor is the server time of a sync, less a margin: ``Case.updated_at`` is set
 from the application's clock before the transaction that writes it commits, so a
@@ -11,12 +12,18 @@ a few bytes and loses nothing.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.contrib.gis.db.models import Collect, GeometryField
+from django.contrib.gis.geos import GEOSGeometry, Point
+from django.core.exceptions import PermissionDenied
+from django.db.models import Func, Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
-from field.models import Case, Visit
-from field.selectors import User, get_team_case, team_cases
+from field.models import Case, Household, Role, School, Visit, Volunteer
+from field.selectors import MAP_DIGITS, User, get_team_case, team_cases, user_area
+from geo.models import Village
 
 _VISITS = Prefetch("visits", queryset=Visit.objects.select_related("by").order_by("at", "pk"))
 _UNUSED_GEOMETRIES = (
@@ -27,6 +34,12 @@ _UNUSED_GEOMETRIES = (
     "whereabouts__subdistrict__geom",
     "whereabouts__given_point",
 )
+# About 11 m: invisible at the zoom an area is drawn at, and it cuts a real
+# tambon's boundary from thousands of vertices to hundreds.
+AREA_SIMPLIFY_DEGREES = 0.0001
+# A zone is drawn around its households with this margin, so that a house on the
+# edge shows inside it, with the lane in front of it.
+ZONE_MARGIN_M = 150
 # Far longer than any visit upload's transaction takes.
 CURSOR_OVERLAP = dt.timedelta(minutes=1)
 
@@ -83,3 +96,75 @@ def member_case(user: User, pk: int) -> Case:
     case = get_team_case(user, pk)
     prefetch_related_objects([case], _VISITS)
     return case
+
+
+# --- a volunteer's zone -----------------------------------------------------------------
+
+
+class _ZoneShape(Func):
+    """The convex hull of the zone's household points, widened by ``ZONE_MARGIN_M``
+    on the sphere (degrees would widen it less in latitude than in longitude), then
+    simplified. NULL for a zone with no placed household."""
+
+    template = (
+        "ST_SimplifyPreserveTopology(ST_Buffer(ST_ConvexHull(%(expressions)s)::geography, "
+        f"{ZONE_MARGIN_M})::geometry, {AREA_SIMPLIFY_DEGREES})"
+    )
+    output_field = GeometryField(srid=4326)
+
+
+@dataclass(frozen=True)
+class Zone:
+    volunteer: Volunteer
+    shape: GEOSGeometry | None
+    households: list[dict[str, Any]]
+    """id, house_no, moo, village_name, lon, lat: the zone's placed households."""
+    villages: QuerySet[Village]
+    """The villages of the tambons the zone's households are registered in."""
+    schools: QuerySet[School]
+    """The schools of the volunteer's district, and of the districts of their zone."""
+
+
+def member_zone(user: User) -> Zone | None:
+    """The volunteer's own zone as it is now; None for a team member. The
+    households are read through the scope, so nothing outside the zone is sent."""
+    scope = user_area(user)
+    if not scope.in_field:
+        raise PermissionDenied
+    if scope.role != Role.VOLUNTEER or scope.volunteer is None:
+        return None
+    volunteer = Volunteer.objects.select_related("village__subdistrict").get(pk=scope.volunteer)
+    households = Household.objects.filter(scope.households())
+    shape = households.filter(point__isnull=False).aggregate(shape=_ZoneShape(Collect("point")))
+    rows = list(
+        households.order_by("village_id", "moo", "house_no", "pk").values(
+            "pk", "house_no", "moo", "village__name", "subdistrict_id", "point"
+        )
+    )
+    tambons = {row["subdistrict_id"] for row in rows if row["subdistrict_id"]}
+    districts = {code[:4] for code in tambons}
+    if volunteer.village is not None:
+        districts.add(volunteer.village.subdistrict.district_id)
+    return Zone(
+        volunteer=volunteer,
+        shape=shape["shape"],
+        households=[
+            {
+                "id": row["pk"],
+                "house_no": row["house_no"],
+                "moo": row["moo"],
+                "village_name": row["village__name"],
+                "lon": _rounded(row["point"], 0),
+                "lat": _rounded(row["point"], 1),
+            }
+            for row in rows
+        ],
+        villages=Village.objects.filter(subdistrict_id__in=tambons).defer("area").order_by("code"),
+        schools=School.objects.filter(subdistrict__district_id__in=districts).order_by(
+            "name", "code"
+        ),
+    )
+
+
+def _rounded(point: Point | None, axis: int) -> float | None:
+    return None if point is None else round(point.coords[axis], MAP_DIGITS)

@@ -259,7 +259,8 @@ def _feature_collection(geometry: str, properties: dict[str, str]) -> dict[str, 
 
 
 # Described by hand: the geometry is annotated by the view, which the schema
-# generator cannot follow to a model field.
+# generator cannot follow to a model field. A team member's features carry the
+# team's properties, a volunteer's one zone feature "volunteer" and "name".
 @extend_schema_field(
     _feature_collection(
         "Polygon or MultiPolygon, simplified",
@@ -269,6 +270,8 @@ def _feature_collection(geometry: str, properties: dict[str, str]) -> dict[str, 
             "subdistrict_name": "string",
             "cluster": "integer",
             "cluster_name": "string",
+            "volunteer": "integer",
+            "name": "string",
         },
     )
 )
@@ -276,11 +279,33 @@ class AreasField(serializers.JSONField):
     pass
 
 
+class ZoneHouseholdOut(serializers.Serializer[dict[str, Any]]):
+    id = serializers.IntegerField()
+    house_no = serializers.CharField()
+    moo = serializers.IntegerField(allow_null=True)
+    village_name = serializers.CharField(allow_null=True)
+    lon = serializers.FloatField(allow_null=True)
+    lat = serializers.FloatField(allow_null=True)
+
+
+class ZoneOut(serializers.Serializer[dict[str, Any]]):
+    """A volunteer's own zone, as it is now."""
+
+    id = serializers.IntegerField(help_text="The volunteer's id")
+    name = serializers.CharField(help_text="The volunteer's name")
+    village = serializers.CharField(allow_null=True, help_text="The volunteer's village")
+    base = serializers.ListField(
+        child=serializers.FloatField(), allow_null=True, help_text="Home: [lon, lat]"
+    )
+    households = ZoneHouseholdOut(many=True)
+
+
 class AreaOut(serializers.Serializer[dict[str, Any]]):
-    teams = TeamOut(many=True)
-    areas = AreasField()
+    teams = TeamOut(many=True, help_text="A team member's teams; none for a volunteer")
+    areas = AreasField(help_text="The teams' current areas, or the volunteer's zone")
     villages = VillageFeature(many=True)
     schools = SchoolOut(many=True)
+    zone = ZoneOut(allow_null=True, help_text="A volunteer's zone; null for a team member")
     outcomes = _choices()
     resolutions = _choices()
 

@@ -1,4 +1,5 @@
-"""The search team members' API: their area, their cases, and visit uploads.
+"""The field's API, for search team members and volunteers: their area (a
+volunteer's zone), their cases, and visit uploads.
 
 Every case read goes through ``team_cases`` / ``get_team_case``, the scoped
 selectors; other roles are refused before any of it runs.
@@ -11,6 +12,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.contrib.gis.db.models import GeometryField
+from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case as CaseWhen
 from django.db.models import F, Func, Value, When
@@ -19,8 +21,18 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_gis.fields import GeometryField as GeoJSONField
 
-from field.api.payload import cursor_make, cursor_read, member_case, member_case_ids, member_cases
+from field.api.payload import (
+    AREA_SIMPLIFY_DEGREES,
+    Zone,
+    cursor_make,
+    cursor_read,
+    member_case,
+    member_case_ids,
+    member_cases,
+    member_zone,
+)
 from field.api.serializers import (
     AreaOut,
     CaseOut,
@@ -31,21 +43,19 @@ from field.api.serializers import (
     VillageFeature,
 )
 from field.models import Resolution, School, SearchOutcome, Team, TeamArea
-from field.selectors import user_area
+from field.selectors import MAP_DIGITS, AreaScope, user_area
 from field.services.sync import VisitUpload, sync_seen, visits_upload
 from geo.models import Village
 
-# About 11 m: invisible at the zoom a team's area is drawn at, and it cuts a real
-# tambon's boundary from thousands of vertices to hundreds.
-AREA_SIMPLIFY_DEGREES = 0.0001
+ZONE_GEOMETRY = GeoJSONField(precision=MAP_DIGITS, read_only=True)
 
 
 class IsTeamMember(BasePermission):
-    message = "For search team members only."
+    message = "For search team members and volunteers only."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         # user_area raises PermissionDenied itself for roles with no scope at all.
-        return user_area(request.user).by_team
+        return user_area(request.user).in_field
 
 
 class MemberView(APIView):
@@ -59,54 +69,93 @@ def _choices(choices: list[tuple[str, Any]]) -> list[dict[str, str]]:
 class AreaView(MemberView):
     @extend_schema(responses=AreaOut, operation_id="area")
     def get(self, request: Request) -> Response:
-        scope = user_area(request.user)
-        teams = list(
-            Team.objects.filter(pk__in=scope.teams).select_related("base_school").order_by("pk")
-        )
-        areas = list(
-            TeamArea.objects.filter(team_id__in=scope.teams, ended_at__isnull=True)
-            .select_related("subdistrict", "cluster")
-            .defer("subdistrict__geom", "cluster__area")
-            .annotate(
-                shape=Func(
-                    CaseWhen(
-                        When(cluster__isnull=True, then=F("subdistrict__geom")),
-                        default=F("cluster__area"),
-                    ),
-                    Value(AREA_SIMPLIFY_DEGREES),
-                    function="ST_SimplifyPreserveTopology",
-                    output_field=GeometryField(srid=4326),
-                )
-            )
-            .order_by("team_id", "subdistrict_id", "cluster_id")
-        )
-        tambons = {area.subdistrict_id for area in areas}
-        districts = {area.subdistrict.district_id for area in areas}
-        districts |= {team.district_id for team in teams if team.district_id}
-        villages = Village.objects.filter(subdistrict_id__in=tambons).defer("area")
-        schools = (
-            School.objects.filter(subdistrict__district_id__in=districts)
-            .order_by("name", "code")
-            .values("code", "name")
-        )
+        zone = member_zone(request.user)
+        body = _team_area(user_area(request.user)) if zone is None else _zone_area(zone)
         return Response(
             {
-                "teams": [
-                    {"id": team.pk, "name": team.name, "base": _base(team)} for team in teams
-                ],
-                "areas": TeamAreaFeature(areas, many=True).data,
-                "villages": VillageFeature(villages, many=True).data,
-                "schools": list(schools),
+                **body,
                 "outcomes": _choices(SearchOutcome.choices),
                 "resolutions": _choices(Resolution.choices),
             }
         )
 
 
+def _team_area(scope: AreaScope) -> dict[str, Any]:
+    """A team member's teams, their current areas, and those areas' villages and schools."""
+    teams = list(
+        Team.objects.filter(pk__in=scope.teams).select_related("base_school").order_by("pk")
+    )
+    areas = list(
+        TeamArea.objects.filter(team_id__in=scope.teams, ended_at__isnull=True)
+        .select_related("subdistrict", "cluster")
+        .defer("subdistrict__geom", "cluster__area")
+        .annotate(
+            shape=Func(
+                CaseWhen(
+                    When(cluster__isnull=True, then=F("subdistrict__geom")),
+                    default=F("cluster__area"),
+                ),
+                Value(AREA_SIMPLIFY_DEGREES),
+                function="ST_SimplifyPreserveTopology",
+                output_field=GeometryField(srid=4326),
+            )
+        )
+        .order_by("team_id", "subdistrict_id", "cluster_id")
+    )
+    tambons = {area.subdistrict_id for area in areas}
+    districts = {area.subdistrict.district_id for area in areas}
+    districts |= {team.district_id for team in teams if team.district_id}
+    villages = Village.objects.filter(subdistrict_id__in=tambons).defer("area")
+    schools = (
+        School.objects.filter(subdistrict__district_id__in=districts)
+        .order_by("name", "code")
+        .values("code", "name")
+    )
+    return {
+        "teams": [{"id": team.pk, "name": team.name, "base": _base(team)} for team in teams],
+        "areas": TeamAreaFeature(areas, many=True).data,
+        "villages": VillageFeature(villages, many=True).data,
+        "schools": list(schools),
+        "zone": None,
+    }
+
+
+def _zone_area(zone: Zone) -> dict[str, Any]:
+    """A volunteer's zone, drawn where the app draws a team's areas: its shape as
+    the one area, and home as the base distances are counted from."""
+    volunteer = zone.volunteer
+    features = []
+    if zone.shape is not None:
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": ZONE_GEOMETRY.to_representation(zone.shape),
+                "properties": {"volunteer": volunteer.pk, "name": volunteer.name},
+            }
+        )
+    return {
+        "teams": [],
+        "areas": {"type": "FeatureCollection", "features": features},
+        "villages": VillageFeature(zone.villages, many=True).data,
+        "schools": list(zone.schools.values("code", "name")),
+        "zone": {
+            "id": volunteer.pk,
+            "name": volunteer.name,
+            "village": volunteer.village.name if volunteer.village is not None else None,
+            "base": _lonlat(volunteer.home),
+            "households": zone.households,
+        },
+    }
+
+
 def _base(team: Team) -> list[float] | None:
     point = team.base_point
     if point is None and team.base_school is not None:
         point = team.base_school.point
+    return _lonlat(point)
+
+
+def _lonlat(point: Point | None) -> list[float] | None:
     if point is None:
         return None
     return [round(point.x, 5), round(point.y, 5)]

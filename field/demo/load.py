@@ -23,7 +23,7 @@ from field.demo import config
 from field.demo.geometry import Area
 from field.demo.people import LOGINS
 from field.demo.records import DemoData, SchoolRecord, Tambon
-from field.models import School, Team, Volunteer
+from field.models import School, Team, Volunteer, ZoneArea, ZoneAssignment, ZoneChange
 from field.services.accounts import profile_set
 from field.services.schools import schools_upsert
 from field.services.teams import team_area_assign, team_create
@@ -220,8 +220,16 @@ def _assign_demo_areas(team: Team, tambons: list[str]) -> None:
 @transaction.atomic
 def load(data: DemoData) -> Loaded:
     tambon_codes = [t.code for t in data.tambons]
-    # Volunteers first: deleting a village would otherwise leave its volunteers
-    # with no village, out of the demo's reach.
+    # Zones, then volunteers: deleting a village would otherwise leave its
+    # volunteers with no village, out of the demo's reach, and their zones'
+    # records hold on to them.
+    demo_volunteers = Volunteer.objects.filter(
+        Q(village__subdistrict_id__in=tambon_codes)
+        | Q(user__username__in=[login.username for login in LOGINS])
+    )
+    ZoneChange.objects.filter(district_id__in=config.DISTRICTS).delete()
+    ZoneAssignment.objects.filter(volunteer__in=demo_volunteers).delete()
+    ZoneArea.objects.filter(district_id__in=config.DISTRICTS).delete()
     Volunteer.objects.filter(
         Q(village__subdistrict_id__in=tambon_codes)
         | Q(user__username__in=[login.username for login in LOGINS])

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Final, NamedTuple
 
-from field.models import VOLUNTEER_DEFAULT_CAPACITY, VolunteerKind
+from field.models import VolunteerKind, volunteer_default_capacity
 from field.registry.dates import DateCache
 from field.registry.population import ERROR, WARNING, Problem, read_coordinates
 from geo.algorithms.thai_names import THAI_DIGITS
@@ -160,7 +160,7 @@ class VolunteerReader:
                 )
             else:
                 kind = found
-        capacity = VOLUNTEER_DEFAULT_CAPACITY
+        capacity = volunteer_default_capacity()
         if capacity_text:
             digits = capacity_text.translate(THAI_DIGITS).replace(",", "").strip()
             if digits.isascii() and digits.isdigit() and int(digits) > 0:
@@ -172,7 +172,7 @@ class VolunteerReader:
                         "capacity",
                         WARNING,
                         f"{capacity_text!r} is not a positive whole number: "
-                        f"{VOLUNTEER_DEFAULT_CAPACITY} taken",
+                        f"{volunteer_default_capacity()} taken",
                     )
                 )
         return StagedVolunteer(

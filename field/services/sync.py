@@ -114,7 +114,7 @@ def _one(
         return _refused(item, f"unknown resolution {item.resolution!r}")
     case = case_for_visit(user, item.case, item.at)
     if case is None:
-        return _refused(item, "this case is not in your team's area")
+        return _refused(item, "this case is not in your area")
     point = None
     if item.lon is not None and item.lat is not None:
         if not (-180 <= item.lon <= 180 and -90 <= item.lat <= 90):
@@ -157,7 +157,8 @@ def _one(
 
 
 def visits_upload(*, user: User, visits: Sequence[VisitUpload]) -> list[UploadResult]:
-    """Saves a tablet's queued visits, each on its own; a result for every one."""
+    """Saves a tablet's queued visits, each on its own; a result for every one. A
+    volunteer's visits are no team's work: they are saved with no team."""
     teams = user_area(user).teams
     # A retried batch is mostly visits saved already: one query finds them all.
     saved: dict[uuid.UUID, _Saved] = {

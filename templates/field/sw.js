@@ -1,6 +1,6 @@
 {% comment %}The tablet app's service worker, rendered by field.tablet_views.service_worker.
 Cached data is never expired on a timer: a search team may work for a week without
-a connection, and the old copy is what lets it keep working.{% endcomment %}/* The service worker of the "My area" tablet app (rendered by the server). */
+a connection, and the old copy is what lets it keep working.{% endcomment %}/* The service worker of the field app, "My area" or a volunteer's "My zone" (rendered by the server). */
 "use strict";
 const CONFIG = {{ config|safe }};
 const STATIC_CACHE = "static-" + CONFIG.version;

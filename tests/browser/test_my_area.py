@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.db.models import Max
-from django.utils import dateformat, timezone, translation
+from django.utils import timezone, translation
 from factories import TEST_PASSWORD
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from browser.conftest import SCREENSHOTS, tablet_context
 from field.models import Household, Precision, Team, Visit
+from field.templatetags.thai_dates import thaidate
 
 pytestmark = [pytest.mark.browser]
 # Five days of field work out of signal. In milliseconds: the clock's "hh:mm:ss"
@@ -62,7 +63,8 @@ def _areas_kept(page: Page) -> int:
     """The area features the tablet holds in IndexedDB."""
     count: int = page.evaluate(
         """() => new Promise((resolve, reject) => {
-          const open = indexedDB.open("takhai-my-area");
+          const user = document.getElementById("tablet-app").dataset.user;
+          const open = indexedDB.open("takhai-my-area-" + user);
           open.onerror = () => reject(open.error);
           open.onsuccess = () => {
             const get = open.result.transaction("meta").objectStore("meta").get("area");
@@ -232,7 +234,9 @@ def test_a_member_records_visits_offline_and_they_upload_once(
         # The tablet synced after its upload, so the sync is the later of the two.
         assert received is not None and last_sync is not None and last_sync >= received
         with translation.override("th"):
-            synced = dateformat.format(timezone.localtime(last_sync), "j M Y H:i")
+            synced = thaidate(last_sync, "j M Y H:i")
+            # In the Buddhist era, as Thai offices read dates.
+            assert str(timezone.localtime(last_sync).year + 543) in synced
         member = row.locator("li", has_text=member_a.get_full_name() or member_a.get_username())
         expect(member.locator("small")).to_have_text(synced)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

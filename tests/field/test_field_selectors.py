@@ -32,6 +32,7 @@ from field.models import (
     Precision,
     Role,
     Team,
+    Volunteer,
 )
 from field.selectors import (
     funnel,
@@ -117,16 +118,32 @@ def test_administrators_and_superusers_see_the_country(admin: User) -> None:
         assert scope.may_open("10") and scope.may_open("401001")
 
 
-def test_volunteers_are_refused(volunteer: User) -> None:
+def test_volunteers_are_scoped_to_their_zone_and_open_no_area(volunteer: User) -> None:
+    scope = user_area(volunteer)
+    assert scope.role == Role.VOLUNTEER and scope.in_field
+    assert scope.volunteer == Volunteer.objects.get(user=volunteer).pk
+    assert not scope.teams and not scope.may_manage
+    assert not any(scope.may_open(code) for code in ("", "10", "1001", "100101"))
+    for read in (
+        lambda: import_runs_for_user(volunteer),
+        lambda: funnel(user=volunteer, area_code=None, year=None),
+        lambda: reviews_for_user(volunteer),
+    ):
+        with pytest.raises(PermissionDenied):
+            read()
+
+
+def test_a_volunteer_login_with_no_volunteer_linked_is_refused(volunteer: User) -> None:
+    Volunteer.objects.filter(user=volunteer).update(user=None)
     with pytest.raises(PermissionDenied):
-        user_area(volunteer)
+        user_area(User.objects.get(pk=volunteer.pk))
 
 
 def test_team_members_are_scoped_to_their_teams_and_open_no_area(
     member_a: User, team_a: Team
 ) -> None:
     scope = user_area(member_a)
-    assert scope.by_team and scope.teams == (team_a.pk,)
+    assert scope.in_field and scope.teams == (team_a.pk,)
     assert not scope.may_manage
     assert not any(scope.may_open(code) for code in ("", "10", "1001", "100101"))
     for read in (

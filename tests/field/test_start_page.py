@@ -8,6 +8,8 @@ from django.test import Client
 from django.urls import reverse
 from factories import TEST_PASSWORD, UserFactory, make
 
+from field.models import Volunteer
+
 pytestmark = pytest.mark.django_db
 
 
@@ -17,7 +19,7 @@ pytestmark = pytest.mark.django_db
         ("coordinator", "field-teams"),
         ("member_a", "field-my-area"),
         ("official", "field-funnel"),
-        ("volunteer", "home"),
+        ("volunteer", "field-my-area"),
     ],
 )
 def test_each_role_lands_on_its_own_page(
@@ -35,6 +37,14 @@ def test_each_role_lands_on_its_own_page(
 
 def test_a_user_without_a_role_lands_on_the_map(client: Client) -> None:
     client.force_login(make(UserFactory, username="nobody"))
+    assert client.get(reverse("field-start"))["Location"] == reverse("home")
+
+
+def test_a_volunteer_login_with_no_volunteer_linked_lands_on_the_map(
+    client: Client, volunteer: User
+) -> None:
+    Volunteer.objects.filter(user=volunteer).update(user=None)
+    client.force_login(volunteer)
     assert client.get(reverse("field-start"))["Location"] == reverse("home")
 
 

@@ -10,6 +10,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from field.models import Volunteer
+
 pytestmark = pytest.mark.django_db
 
 
@@ -24,11 +26,26 @@ def test_a_search_team_member_gets_the_app_shell(client: Client, member_a: User)
     assert "csrftoken" in response.cookies
 
 
-@pytest.mark.parametrize("persona", ["coordinator", "official", "volunteer"])
+@pytest.mark.parametrize("persona", ["coordinator", "official"])
 def test_other_roles_are_refused(
     client: Client, persona: str, request: pytest.FixtureRequest
 ) -> None:
     client.force_login(request.getfixturevalue(persona))
+    assert client.get(reverse("field-my-area")).status_code == 403
+
+
+def test_a_volunteer_gets_the_app_shell_as_my_zone(client: Client, volunteer: User) -> None:
+    client.force_login(volunteer)
+    response = client.get(reverse("field-my-area"))
+    assert response.status_code == 200
+    assert 'id="zone-summary"' in response.content.decode()
+
+
+def test_a_volunteer_login_with_no_volunteer_linked_is_refused(
+    client: Client, volunteer: User
+) -> None:
+    Volunteer.objects.filter(user=volunteer).update(user=None)
+    client.force_login(volunteer)
     assert client.get(reverse("field-my-area")).status_code == 403
 
 

@@ -25,6 +25,9 @@ from field.demo.writers import write_files
 from field.models import ImportKind, ImportRun, ImportStatus
 from field.services.imports import import_file
 from field.services.reconcile import reconcile
+from field.services.zones import zones_rebuild
+from field.zone_selectors import load_zones
+from geo.models import District
 
 
 class Command(BaseCommand):
@@ -94,6 +97,15 @@ class Command(BaseCommand):
             f"find_unreached {config.ACADEMIC_YEAR}: {counts['in_window']} in the window, "
             f"{counts['unreached']} unreached, {counts['open_cases']} open cases"
         )
+        for district in District.objects.filter(code__in=config.DISTRICTS).order_by("code"):
+            zones_rebuild(district=district, by=None)
+            zones = load_zones(district)
+            zoned = sum(1 for h in zones.households if h.volunteer is not None)
+            self.stdout.write(
+                f"volunteer zones {district.code}: {zoned} of {len(zones.households)} "
+                f"households with open cases in a zone, "
+                f"{len(zones.households) - zoned} beyond reach or beyond capacity"
+            )
 
     def _report(self, run: ImportRun) -> None:
         if run.status != ImportStatus.DONE:

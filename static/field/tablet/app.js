@@ -1,6 +1,7 @@
 // "My area": a search team member's cases on a map and in a list, and the visits
-// they record, offline first. Everything is drawn from IndexedDB; the network
-// only refreshes it (sync.js).
+// they record, offline first; a volunteer's "My zone" is the same app, with their
+// zone for area and their home for base. Everything is drawn from IndexedDB; the
+// network only refreshes it (sync.js).
 /* global L */
 import * as db from "./db.js";
 import { FOUND, MOVED, RANK, movesHousehold, progressOf } from "./rule.js";
@@ -55,6 +56,7 @@ function view(one) {
 
 function origin() {
   if (state.fix) return [state.fix.lon, state.fix.lat];
+  if (state.area?.zone?.base) return state.area.zone.base;
   const team = (state.area?.teams || []).find((t) => t.base);
   return team ? team.base : null;
 }
@@ -91,8 +93,36 @@ const villageLayer = L.geoJSON(null, {
     L.circleMarker(latlng, { radius: 5, color: "#333", weight: 2, fillColor: "#fff", fillOpacity: 1 })
       .bindTooltip(`${feature.properties.name} (${feature.properties.moo ?? ""})`),
 }).addTo(map);
+// A volunteer's zone: every household in it, a case or not, under the cases'
+// markers, and the volunteer's home.
+const zoneLayer = L.layerGroup().addTo(map);
 const households = L.markerClusterGroup({ maxClusterRadius: 40, disableClusteringAtZoom: 18 }).addTo(map);
 let me = null;
+
+function houseText(house) {
+  return [format(T.household, { house_no: house.house_no }), house.moo ? `ม.${house.moo}` : "",
+    house.village_name].filter(Boolean).join(" ");
+}
+
+function drawZone(zone) {
+  zoneLayer.clearLayers();
+  const summary = document.getElementById("zone-summary");
+  if (!zone) return;
+  for (const house of zone.households) {
+    if (house.lon == null || house.lat == null) continue;
+    L.circleMarker([house.lat, house.lon], {
+      radius: 6, color: "#455a64", weight: 2, fillColor: "#eceff1", fillOpacity: 1,
+      className: "zone-household",
+    }).bindTooltip(houseText(house)).addTo(zoneLayer);
+  }
+  if (zone.base) {
+    L.marker([zone.base[1], zone.base[0]], {
+      icon: L.divIcon({ className: "zone-home", html: "⌂", iconSize: [34, 34] }),
+      keyboard: false,
+    }).bindTooltip(T.home).addTo(zoneLayer);
+  }
+  if (summary) summary.textContent = format(T.zone, { name: zone.name, n: zone.households.length });
+}
 
 function drawArea() {
   areaLayer.clearLayers();
@@ -100,8 +130,17 @@ function drawArea() {
   if (!state.area) return;
   areaLayer.addData(state.area.areas);
   villageLayer.addData(state.area.villages);
+  drawZone(state.area.zone);
+  const home = state.area.zone?.base;
   if (!state.bounded && areaLayer.getLayers().length) {
-    map.fitBounds(areaLayer.getBounds(), { padding: [20, 20] });
+    const bounds = areaLayer.getBounds();
+    // A volunteer sets out from home: it belongs in the first view of the zone.
+    if (home) bounds.extend([home[1], home[0]]);
+    map.fitBounds(bounds, { padding: [20, 20] });
+    state.bounded = true;
+  } else if (!state.bounded && home) {
+    // A zone with no placed household yet: the volunteer's street is where it will be.
+    map.setView([home[1], home[0]], 16);
     state.bounded = true;
   }
 }

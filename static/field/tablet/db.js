@@ -2,7 +2,10 @@
 //   meta:  {key, value}: the sync cursor, the area payload, the last sync time;
 //   cases: the case objects of the sync API, by id;
 //   queue: visits waiting to upload, by client_id.
-const NAME = "takhai-my-area";
+// One database per login: on a device shared by two volunteers or members, each
+// sees only their own cases, and a queued visit uploads only under its author.
+const USER = document.getElementById("tablet-app")?.dataset.user || "anonymous";
+const NAME = "takhai-my-area-" + USER;
 const VERSION = 1;
 
 function promised(request) {

@@ -20,11 +20,19 @@ from django.utils import timezone, translation
 from factories import CaseFactory, ChildFactory, HouseholdFactory, make
 
 from field.api.serializers import MAX_VISITS_PER_UPLOAD
-from field.models import Case, SearchOutcome, Visit
+from field.models import Case, SearchOutcome, Visit, Volunteer
 from field.registry.ids import IdentifierKind
 from field.services.teams import team_area_end
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def unlinked_volunteer(volunteer: User) -> User:
+    """A volunteer login whose volunteer record is not linked to it (yet)."""
+    Volunteer.objects.filter(user=volunteer).update(user=None)
+    return User.objects.get(pk=volunteer.pk)
+
 
 MEMBER_URLS = ("api-area", "api-sync", "api-cases")
 
@@ -285,7 +293,7 @@ def test_ended_area_drops_its_cases_but_earlier_visits_still_upload(
 # --- other roles -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("persona", ["coordinator", "volunteer", "official"])
+@pytest.mark.parametrize("persona", ["coordinator", "official", "unlinked_volunteer"])
 def test_other_roles_are_refused(
     field_world: FieldWorld, persona: str, request: pytest.FixtureRequest
 ) -> None:
@@ -294,6 +302,18 @@ def test_other_roles_are_refused(
         assert client.get(reverse(name)).status_code == 403, name
     assert client.get(reverse("api-case", args=[field_world.cases_a[0].pk])).status_code == 403
     assert _post(client, [_visit(field_world.cases_a[0])]).status_code == 403
+    assert not Visit.objects.exists()
+
+
+def test_a_volunteer_with_no_zone_gets_nothing(field_world: FieldWorld, volunteer: User) -> None:
+    """A volunteer is let in (their own zone: test_volunteer_view), but team A's
+    cases, in no zone of theirs, stay out of reach."""
+    client = _client(volunteer)
+    assert _get(client, "api-sync")["case_ids"] == []
+    assert _get(client, "api-area")["teams"] == []
+    assert client.get(reverse("api-case", args=[field_world.cases_a[0].pk])).status_code == 404
+    [result] = _post(client, [_visit(field_world.cases_a[0])]).json()["results"]
+    assert (result["status"], result["reason"]) == ("refused", "this case is not in your area")
     assert not Visit.objects.exists()
 
 
