@@ -14,7 +14,9 @@ it is counted, not drawn.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import shapely
@@ -114,6 +116,46 @@ class DistrictZones:
         return [
             builder.Household(h.id, h.x, h.y, max(h.cases, 1), h.group) for h in self.households
         ]
+
+
+def beyond_reach(zones: DistrictZones) -> set[int]:
+    """Households farther than the limit from every active volunteer's home."""
+    people = zones.builder_volunteers()
+    limit = float(zones.max_distance_m)
+    return {
+        h.id
+        for h in zones.households
+        if not any(math.hypot(h.x - p.x, h.y - p.y) <= limit for p in people)
+    }
+
+
+class Uncovered(StrEnum):
+    """Why a household with an open case is in no zone, as the page says it."""
+
+    BEYOND = "beyond"
+    """No active volunteer lives within the limit: recruit nearby."""
+    FULL = "full"
+    """Every active volunteer within the limit has all the households they can take."""
+    WAITING = "waiting"
+    """Someone in reach has room: the next rebalance places it."""
+
+
+def uncovered_reasons(zones: DistrictZones) -> dict[int, Uncovered]:
+    """The households in no zone, each with why."""
+    limit = float(zones.max_distance_m)
+    people = [v for v in zones.volunteers if v.active]
+    reasons = {}
+    for h in zones.households:
+        if h.volunteer is not None:
+            continue
+        near = [p for p in people if math.hypot(h.x - p.x, h.y - p.y) <= limit]
+        if not near:
+            reasons[h.id] = Uncovered.BEYOND
+        elif all(p.households >= p.volunteer.capacity or p.volunteer.zone_locked for p in near):
+            reasons[h.id] = Uncovered.FULL
+        else:
+            reasons[h.id] = Uncovered.WAITING
+    return reasons
 
 
 def district_zones(user: User, code: str, *, today: dt.date | None = None) -> DistrictZones:

@@ -29,7 +29,6 @@ from field.services.volunteers import volunteer_create, volunteer_update
 from field.services.zones import (
     ZonePreview,
     ZoneRefused,
-    beyond_reach,
     zone_distance_set,
     zone_lock,
     zone_lock_volunteer,
@@ -43,9 +42,12 @@ from field.volunteer_forms import VolunteerForm
 from field.zone_selectors import (
     DistrictZones,
     Recruitment,
+    Uncovered,
+    beyond_reach,
     district_volunteer,
     district_zones,
     recruitment,
+    uncovered_reasons,
     volunteer_colour,
     zone_changes,
     zone_districts,
@@ -286,7 +288,16 @@ def _context(
         key=lambda v: v[0] or "",
     )
     clusters = sorted({(h.cluster, h.cluster_name) for h in zones.households if h.cluster})
-    uncovered = [h for h in zones.households if h.volunteer is None]
+    reasons = uncovered_reasons(zones)
+    why = {
+        Uncovered.BEYOND: _("beyond every active volunteer's reach"),
+        Uncovered.FULL: _("the volunteers in reach are full"),
+        Uncovered.WAITING: _("a volunteer in reach has room: rebalance"),
+    }
+    uncovered = [
+        (h, reasons[h.id], why[reasons[h.id]]) for h in zones.households if h.id in reasons
+    ]
+    counts = {kind.value: sum(1 for r in reasons.values() if r == kind) for kind in Uncovered}
     return {
         "scope": user_area(request.user),
         "zones": zones,
@@ -300,7 +311,7 @@ def _context(
         "villages": villages,
         "clusters": clusters,
         "uncovered": uncovered,
-        "beyond": len([h for h in uncovered if h.id in reach]),
+        "uncovered_counts": counts,
         "max_distance_km": f"{zones.max_distance_m / 1000:g}",
         "changes": zone_changes(zones.district),
         "page_data": page_data,

@@ -22,7 +22,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from field.models import Volunteer, ZoneAction, ZoneArea, ZoneAssignment, ZoneChange
-from field.zone_selectors import DistrictZones, ZoneHousehold, load_zones
+from field.zone_selectors import (
+    DistrictZones,
+    Uncovered,
+    ZoneHousehold,
+    beyond_reach,
+    load_zones,
+    uncovered_reasons,
+)
 from geo.algorithms import zones as builder
 from geo.algorithms.zone_metrics import ZoneMetrics, measure
 from geo.models import District
@@ -66,10 +73,12 @@ class ZonePreview:
 
 def zone_metrics(zones: DistrictZones) -> ZoneMetrics:
     """The measures of ``zones`` as they stand: balance, coverage, distance, shape.
-    A household in no zone counts as reported only when it is beyond every
-    volunteer's reach; one within reach waits for a rebalance."""
+    A household in no zone counts as reported when the page lists it as beyond
+    every volunteer's reach or as in reach of full volunteers only; one that a
+    volunteer with room could take waits for a rebalance, unaccounted."""
     assignment = {h.id: h.volunteer for h in zones.households if h.volunteer is not None}
-    return _measure(zones, assignment, beyond_reach(zones))
+    reported = {h for h, why in uncovered_reasons(zones).items() if why != Uncovered.WAITING}
+    return _measure(zones, assignment, reported)
 
 
 def _measure(zones: DistrictZones, assignment: dict[int, int], uncovered: set[int]) -> ZoneMetrics:
@@ -81,17 +90,6 @@ def _measure(zones: DistrictZones, assignment: dict[int, int], uncovered: set[in
         {h: v for h, v in assignment.items() if v in present},
         uncovered,
     )
-
-
-def beyond_reach(zones: DistrictZones) -> set[int]:
-    """Households farther than the limit from every active volunteer's home."""
-    people = zones.builder_volunteers()
-    limit = float(zones.max_distance_m)
-    return {
-        h.id
-        for h in zones.households
-        if not any(math.hypot(h.x - p.x, h.y - p.y) <= limit for p in people)
-    }
 
 
 def zones_preview(zones: DistrictZones) -> ZonePreview:

@@ -58,6 +58,7 @@ def test_the_page_shows_volunteers_loads_and_the_uncovered(
     assert loads[zone_world.west.pk] == (4, 5)  # the first west household has two cases
     assert loads[zone_world.east.pk] == (4, 4)
     assert response.context["metrics"].covered == pytest.approx(8 / 9)
+    assert f'data-household="{zone_world.far.pk}" data-reason="beyond"' in html
 
 
 def test_preview_then_apply(zone_world: ZoneWorld, client: Client, coordinator: User) -> None:

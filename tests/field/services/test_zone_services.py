@@ -26,7 +26,6 @@ from field.models import (
 from field.services.zones import (
     ZoneRefused,
     ZonesChanged,
-    beyond_reach,
     zone_distance_set,
     zone_lock,
     zone_lock_volunteer,
@@ -36,7 +35,7 @@ from field.services.zones import (
     zones_preview,
     zones_rebuild,
 )
-from field.zone_selectors import load_zones, recruitment
+from field.zone_selectors import Uncovered, beyond_reach, load_zones, recruitment, uncovered_reasons
 from geo.algorithms.zones import BEYOND_REACH
 
 
@@ -319,3 +318,25 @@ def test_a_volunteer_elsewhere_is_refused(
             to=stranger,
             by=coordinator,
         )
+
+
+def test_households_in_no_zone_say_why(zone_world: ZoneWorld, coordinator: User) -> None:
+    zones_rebuild(district=zone_world.district, by=coordinator)
+    point = zone_world.west_homes[0].point
+    assert point is not None
+    x, y = point.coords
+    newcomer = _zone_household(zone_world.tambon, zone_world.west_village, x, y + 0.0005, 1)
+
+    # Both volunteers have room: the newcomer waits for a rebalance.
+    assert uncovered_reasons(load_zones(zone_world.district)) == {
+        zone_world.far.pk: Uncovered.BEYOND,
+        newcomer.pk: Uncovered.WAITING,
+    }
+    assert zone_metrics(load_zones(zone_world.district)).accounted == pytest.approx(9 / 10)
+
+    Volunteer.objects.filter(pk__in=[zone_world.west.pk, zone_world.east.pk]).update(capacity=4)
+    zones = load_zones(zone_world.district)
+    assert uncovered_reasons(zones)[newcomer.pk] == Uncovered.FULL
+    assert zone_metrics(zones).accounted == 1.0
+    # The builder agrees: no one can take it.
+    assert zones_preview(zones).uncovered[newcomer.pk] == "every volunteer in reach is full"
