@@ -74,3 +74,19 @@ def test_churn() -> None:
     assert churn(before, {"a": 1, "b": 2, "c": 2}) == pytest.approx(2 / 4)
     assert churn(before, {"a": 2, "b": 1}, households=["a", "b"]) == pytest.approx(1 / 2)
     assert churn({}, {"a": 1}) == 0.0
+
+
+def test_whole_band_counts_only_the_nearest_whole_loads() -> None:
+    # Loads 3 and 4, mean 3.5: ±5 % (3.325 to 3.675) holds no whole number, and
+    # 3 and 4 are as near as whole cases get.
+    seven = [h for h in ROW if h.id != "h31"]
+    m = measure(seven, [LEFT, RIGHT], {h.id: ("L" if h.x < 150 else "R") for h in seven})
+    assert m.within_tolerance == 0.0
+    assert m.within_whole == 1.0
+    assert m.within_whole_fair == 1.0
+    # Loads 3 and 5, mean 4: the band holds 4, so 3 and 5 stay out of it.
+    uneven = halves() | {"h20": "L"}
+    m = measure(ROW, [LEFT, RIGHT], uneven)
+    assert m.within_tolerance == 0.0
+    assert m.within_whole == 0.0
+    assert m.within_whole_fair == 0.0
