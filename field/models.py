@@ -1042,3 +1042,172 @@ class ZoneChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.household_id or ''}"
+
+
+# --- home-visit routes ----------------------------------------------------------------
+
+
+class TravelMode(models.TextChoices):
+    WALK = "walk", _("On foot")
+    MOTORCYCLE = "motorcycle", _("Motorcycle")
+    CAR = "car", _("Car")
+
+
+class RouteStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    REPLACED = "replaced", _("Replaced by a newer plan")
+
+
+class StopState(models.TextChoices):
+    PLANNED = "planned", _("To visit")
+    DONE = "done", _("Done")
+    SKIPPED = "skipped", _("Skipped")
+
+
+class HouseholdWindow(models.Model):
+    """When a household can be visited ("parents home after 17:00"); a household
+    with none can be visited any time of the working day."""
+
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="windows")
+    opens = models.TimeField()
+    closes = models.TimeField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["household", "opens"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes__gt=F("opens")), name="household_window_closes_after_opening"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id}: {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class RoutePlan(models.Model):
+    """One day's home visits for a search team (each member a route) or a volunteer.
+
+    A new plan for the same team or volunteer and day replaces the old one, which
+    is kept (``REPLACED``) with what the field recorded on its stops."""
+
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="plans"
+    )
+    volunteer = models.ForeignKey(
+        Volunteer, on_delete=models.PROTECT, null=True, blank=True, related_name="plans"
+    )
+    day = models.DateField()
+    mode = models.CharField(max_length=10, choices=TravelMode.choices)
+    starts = models.TimeField(help_text=_("Start of the working day"))
+    ends = models.TimeField(help_text=_("End of the working day"))
+    service_minutes = models.PositiveSmallIntegerField(default=30)
+    circuity = models.FloatField(default=1.3, help_text=_("Road distance over straight distance"))
+    status = models.CharField(
+        max_length=10, choices=RouteStatus.choices, default=RouteStatus.PLANNED
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The solver's own account: method, seconds, cost; for the benchmark and support.
+    solver = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-day", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(team__isnull=False) & Q(volunteer__isnull=True))
+                | (Q(team__isnull=True) & Q(volunteer__isnull=False)),
+                name="route_plan_team_xor_volunteer",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends__gt=F("starts")), name="route_plan_day_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(mode__in=TravelMode.values), name="route_plan_mode_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=RouteStatus.values), name="route_plan_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(circuity__gte=1.0) & Q(circuity__lte=3.0),
+                name="route_plan_circuity_sane",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "day"],
+                condition=Q(status="planned", team__isnull=False),
+                name="route_plan_one_per_team_day",
+            ),
+            models.UniqueConstraint(
+                fields=["volunteer", "day"],
+                condition=Q(status="planned", volunteer__isnull=False),
+                name="route_plan_one_per_volunteer_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.team_id or ''}{self.volunteer_id or ''}"
+
+
+class RouteStop(models.Model):
+    """A visit in a plan: whose route (``member``; the volunteer's own login for a
+    volunteer), in what order, when. What the field marks (done, skipped) stays on
+    the stop; the visit itself is recorded as a ``Visit``."""
+
+    plan = models.ForeignKey(RoutePlan, on_delete=models.CASCADE, related_name="stops")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
+    sequence = models.PositiveSmallIntegerField()
+    arrives = models.TimeField()
+    leaves = models.TimeField()
+    distance_m = models.PositiveIntegerField(help_text=_("From the previous stop"))
+    state = models.CharField(max_length=8, choices=StopState.choices, default=StopState.PLANNED)
+    state_at = models.DateTimeField(null=True, blank=True)
+    added_in_field = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["plan", "member", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "member", "sequence"], name="route_stop_sequence_unique"
+            ),
+            models.UniqueConstraint(fields=["plan", "case"], name="route_stop_case_once"),
+            models.CheckConstraint(
+                condition=Q(state__in=StopState.values), name="route_stop_state_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}#{self.sequence}"
+
+
+class UnplannedReason(models.TextChoices):
+    BEYOND_WORKING_HOURS = "beyond_working_hours", _("Too far to go and come back within the day")
+    TIME_WINDOW = "time_window", _("Its time window cannot be met today")
+    NOT_ENOUGH_TIME = "not_enough_time", _("No time left today after more urgent visits")
+    NO_LOCATION = "no_location", _("The household has no location")
+
+
+class RouteUnplanned(models.Model):
+    """An open case the plan could not fit, and why."""
+
+    plan = models.ForeignKey(RoutePlan, on_delete=models.CASCADE, related_name="unplanned")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=24, choices=UnplannedReason.choices)
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["plan", "reason", "case"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "case"], name="route_unplanned_case_once"),
+            models.CheckConstraint(
+                condition=Q(reason__in=UnplannedReason.values), name="route_unplanned_reason_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}: {self.case_id} ({self.reason})"
