@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from conftest import ZoneWorld
 from django.contrib.auth.models import User
-from factories import TEST_PASSWORD
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from browser.conftest import log_in
 from field.models import Volunteer, ZoneAction, ZoneAssignment, ZoneChange
 
 pytestmark = [pytest.mark.browser]
@@ -40,10 +40,7 @@ def test_a_coordinator_moves_locks_rebalances_previews_and_applies(
     world = zone_world
     url = f"/zones/{world.district.code}/"
 
-    page.goto(f"{live_server.url}/accounts/login/?next={url}")
-    page.locator("input[name=username]").fill(coordinator.get_username())
-    page.locator("input[name=password]").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="เข้าสู่ระบบ").tap()
+    log_in(page, live_server, coordinator.get_username(), url)
     expect(page.locator("body[data-zones-ready=true]")).to_have_count(1)
     # Nine households, all in no zone yet: red.
     expect(page.locator("#zone-map path[data-household]")).to_have_count(9)
@@ -117,10 +114,7 @@ def test_a_coordinator_adds_a_volunteer_by_tapping_the_home_on_the_map(
 ) -> None:
     page = touch_page
     url = f"/zones/{zone_world.district.code}/volunteers/new/"
-    page.goto(f"{live_server.url}/accounts/login/?next={url}")
-    page.locator("input[name=username]").fill(coordinator.get_username())
-    page.locator("input[name=password]").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="เข้าสู่ระบบ").tap()
+    log_in(page, live_server, coordinator.get_username(), url)
 
     page.locator("#id_name").fill("นางสาวอาสา แตะแผนที่")
     page.locator("#id_kind").select_option("local_sage")
