@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 
-from field.models import CaseKind, CaseProgress, Precision, Role
+from field.models import CaseKind, CaseProgress, Precision, Role, StopState
 from field.selectors import user_area
 
 # What the shell needs to start with no connection: served cache-first by the
@@ -45,6 +45,7 @@ SHELL_STATIC = (
     "field/tablet/tablet.css",
     "field/tablet/db.js",
     "field/tablet/rule.js",
+    "field/tablet/route.js",
     "field/tablet/sync.js",
     "field/tablet/app.js",
     "field/icons/icon-192.png",
@@ -86,6 +87,20 @@ def _strings() -> dict[str, Any]:
         "zone": _("Zone of %(name)s: %(n)s households"),
         "household": _("House %(house_no)s"),
         "home": _("Home"),
+        "noRoute": _("No route planned for you today."),
+        "routeTotals": _("%(n)s visits · %(distance)s · %(duration)s, back by %(back)s"),
+        "routeCounts": _("Done: %(done)s · Skipped: %(skipped)s · To visit: %(remaining)s"),
+        "arrives": _("Arrive %(time)s"),
+        "hoursMinutes": _("%(h)s h %(m)s min"),
+        "minutes": _("%(m)s min"),
+        "stopDone": _("Done"),
+        "stopSkip": _("Skip"),
+        "stopUndo": _("Undo"),
+        "stopStates": dict(StopState.choices),
+        "addedInField": _("added in the field"),
+        "addedToday": _("Added to today's route."),
+        "routeBase": _("Start and end of the route"),
+        "routeRefused": _("A route change was refused by the server: %(reason)s"),
         "labels": {
             "progress": _("Progress"),
             "kind": _("Kind"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from field import tablet_views, team_views, views, zone_views
+from field import route_views, tablet_views, team_views, views, zone_views
 
 urlpatterns = [
     path("start/", views.start, name="field-start"),
@@ -30,6 +30,10 @@ urlpatterns = [
         zone_views.volunteer_edit,
         name="field-volunteer-edit",
     ),
+    path("routes/", route_views.routes, name="field-routes"),
+    path("routes/<int:pk>/", route_views.route, name="field-route"),
+    path("routes/<int:pk>/print/", route_views.route_print, name="field-route-print"),
+    path("routes/<int:pk>.gpx", route_views.route_gpx, name="field-route-gpx"),
     path("my-area/", tablet_views.my_area, name="field-my-area"),
     path("sw.js", tablet_views.service_worker, name="field-sw"),
     path("manifest.webmanifest", tablet_views.manifest, name="field-manifest"),

@@ -197,6 +197,11 @@ COMPULSORY_AGES = (6, 15)
 # home a district sends them unless its coordinator sets another limit.
 VOLUNTEER_DEFAULT_CAPACITY = env_int("TAKHAI_VOLUNTEER_CAPACITY", 20)
 ZONE_MAX_DISTANCE_M = env_int("TAKHAI_ZONE_MAX_DISTANCE_M", 3000)
+# Home-visit routes: road distance over straight distance (project/env.py has no float
+# reader, hence the conversion here), and how long a visited case may wait for its
+# next visit before a day plan puts it before the routine ones.
+ROUTE_CIRCUITY = float(env_str("TAKHAI_ROUTE_CIRCUITY", "1.3"))
+FOLLOW_UP_DAYS = env_int("TAKHAI_FOLLOW_UP_DAYS", 14)
 
 # Debian 12 ships GDAL 3.6, which cannot block file and network access from spatial
 # reference strings (GDAL 3.9+ can). Boundary files are read only from operators'

@@ -383,3 +383,54 @@ class ZoneAssignmentFactory(DjangoModelFactory[ZoneAssignment]):
     volunteer = SubFactory(VolunteerFactory)
     locked = False
     started_at = LazyFunction(lambda: timezone.now() - dt.timedelta(days=30))
+
+
+# --- route plans in the field ("Today") -----------------------------------------------------
+# Appended for the tablet's "Today": a planned day for a team (pass ``team=``) or a
+# volunteer (``team=None, volunteer=``), and its stops, made as rows directly.
+
+from field.models import RoutePlan, RouteStop, TravelMode  # noqa: E402
+
+
+class RoutePlanFactory(DjangoModelFactory[RoutePlan]):
+    class Meta:
+        model = RoutePlan
+
+    team = SubFactory(TeamFactory)
+    volunteer = None
+    day = LazyFunction(timezone.localdate)
+    mode = TravelMode.MOTORCYCLE
+    starts = dt.time(8, 0)
+    ends = dt.time(17, 0)
+    service_minutes = 30
+    circuity = 1.3
+
+
+class RouteStopFactory(DjangoModelFactory[RouteStop]):
+    class Meta:
+        model = RouteStop
+
+    plan = SubFactory(RoutePlanFactory)
+    member = None
+    case = SubFactory(CaseFactory)
+    household = LazyAttribute(lambda o: o.case.child.household)
+    sequence = Sequence(lambda n: n + 1)
+    arrives = LazyAttribute(lambda o: dt.time(8 + o.sequence % 9, 0))
+    leaves = LazyAttribute(lambda o: dt.time(8 + o.sequence % 9, 30))
+    distance_m = 500
+
+
+# --- home-visit routes ----------------------------------------------------------------------
+# Appended for the route plans: a household's visiting window, 17:00-19:00 unless told.
+
+from field.models import HouseholdWindow  # noqa: E402
+
+
+class HouseholdWindowFactory(DjangoModelFactory[HouseholdWindow]):
+    class Meta:
+        model = HouseholdWindow
+
+    household = SubFactory(HouseholdFactory)
+    opens = dt.time(17, 0)
+    closes = dt.time(19, 0)
+    note = ""

@@ -13,9 +13,10 @@ from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from field.models import Case, Child, Household, TeamArea, Visit
+from field.models import Case, Child, Household, StopState, TeamArea, TravelMode, Visit
 from field.registry.ids import IdentifierKind
 from field.selectors import MAP_DIGITS
+from field.services.route_field import ChangeStatus
 from field.services.sync import UploadStatus
 from geo.models import Subdistrict, Village
 
@@ -373,3 +374,109 @@ class UploadResultOut(serializers.Serializer[dict[str, Any]]):
 
 class UploadOut(serializers.Serializer[dict[str, Any]]):
     results = UploadResultOut(many=True)
+
+
+# --- "Today": the member's route of the day ------------------------------------------
+
+# A day's changes on one route fit many times over.
+MAX_STOP_CHANGES = 500
+
+
+class TodayStopOut(serializers.Serializer[dict[str, Any]]):
+    id = serializers.IntegerField()
+    sequence = serializers.IntegerField()
+    case = serializers.IntegerField()
+    household = serializers.IntegerField()
+    address = serializers.CharField()
+    lon = serializers.FloatField(allow_null=True)
+    lat = serializers.FloatField(allow_null=True)
+    arrives = serializers.CharField(help_text="HH:MM, Asia/Bangkok")
+    leaves = serializers.CharField(help_text="HH:MM, Asia/Bangkok")
+    distance_m = serializers.IntegerField(help_text="By road from the previous stop")
+    state = serializers.ChoiceField(choices=StopState.values)
+    state_at = serializers.DateTimeField(allow_null=True)
+    added_in_field = serializers.BooleanField()
+
+
+class TodayTotalsOut(serializers.Serializer[dict[str, Any]]):
+    distance_m = serializers.IntegerField()
+    duration_s = serializers.IntegerField(help_text="From leaving the start to being back")
+    visits = serializers.IntegerField(help_text="Stops not skipped")
+    done = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    departs = serializers.CharField(allow_null=True)
+    back = serializers.CharField(allow_null=True)
+
+
+class TodayPlanOut(serializers.Serializer[dict[str, Any]]):
+    id = serializers.IntegerField()
+    day = serializers.DateField()
+    mode = serializers.ChoiceField(choices=TravelMode.values)
+    speed_kmh = serializers.FloatField()
+    circuity = serializers.FloatField()
+    service_minutes = serializers.IntegerField()
+    starts = serializers.CharField()
+    ends = serializers.CharField()
+    start = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    end = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    stops = TodayStopOut(many=True, help_text="The member's own route only")
+    totals = TodayTotalsOut()
+
+
+class TodayOut(serializers.Serializer[dict[str, Any]]):
+    plan = TodayPlanOut(allow_null=True)
+
+
+class StopChangeIn(serializers.Serializer[dict[str, Any]]):
+    """A stop's new state (the stop by id, or by case for one added offline), or a
+    case to add to the route."""
+
+    client_id = serializers.UUIDField()
+    at = AwareDateTimeField()
+    stop = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    case = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    state = serializers.ChoiceField(choices=StopState.values, required=False)
+    add_case = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("add_case") is None and not (
+            attrs.get("state") and (attrs.get("stop") or attrs.get("case"))
+        ):
+            raise serializers.ValidationError("Give add_case, or state with stop or case.")
+        return attrs
+
+
+def _lonlat_valid(value: list[float]) -> None:
+    lon, lat = value
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise serializers.ValidationError("Not a [lon, lat] position.")
+
+
+class StopChangesIn(serializers.Serializer[dict[str, Any]]):
+    day = serializers.DateField(required=False, allow_null=True, help_text="Today by default")
+    changes = serializers.ListField(
+        child=StopChangeIn(), allow_empty=True, max_length=MAX_STOP_CHANGES
+    )
+    position = serializers.ListField(
+        child=serializers.FloatField(),
+        min_length=2,
+        max_length=2,
+        required=False,
+        allow_null=True,
+        validators=[_lonlat_valid],
+        help_text="Where the member is: [lon, lat]",
+    )
+    now = AwareDateTimeField(required=False, allow_null=True)
+
+
+class StopChangeResultOut(serializers.Serializer[dict[str, Any]]):
+    client_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=[s.value for s in ChangeStatus])
+    stop = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField()
+
+
+class StopChangesOut(serializers.Serializer[dict[str, Any]]):
+    results = StopChangeResultOut(many=True)
+    plan = TodayPlanOut(allow_null=True, help_text="The route re-planned by the server")

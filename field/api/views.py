@@ -8,6 +8,7 @@ selectors; other roles are refused before any of it runs.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -17,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Case as CaseWhen
 from django.db.models import F, Func, Value, When
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -36,15 +38,20 @@ from field.api.payload import (
 from field.api.serializers import (
     AreaOut,
     CaseOut,
+    StopChangesIn,
+    StopChangesOut,
     SyncOut,
     TeamAreaFeature,
+    TodayOut,
     UploadIn,
     UploadOut,
     VillageFeature,
 )
 from field.models import Resolution, School, SearchOutcome, Team, TeamArea
 from field.selectors import MAP_DIGITS, AreaScope, user_area
+from field.services.route_field import StopChange, route_changes_apply
 from field.services.sync import VisitUpload, sync_seen, visits_upload
+from field.today_selectors import member_plan, today, today_payload
 from geo.models import Village
 
 ZONE_GEOMETRY = GeoJSONField(precision=MAP_DIGITS, read_only=True)
@@ -239,3 +246,67 @@ class CaseDetailView(MemberView):
     @extend_schema(responses=CaseOut, operation_id="case")
     def get(self, request: Request, pk: int) -> Response:
         return Response(CaseOut(member_case(request.user, pk)).data)
+
+
+# --- "Today" ---------------------------------------------------------------------------
+
+
+def _user(request: Request) -> User:
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
+
+
+class TodayView(MemberView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("day", dt.date, description="YYYY-MM-DD; today (Asia/Bangkok) if none")
+        ],
+        responses=TodayOut,
+        operation_id="today",
+    )
+    def get(self, request: Request) -> Response:
+        raw = request.query_params.get("day")
+        try:
+            day = dt.date.fromisoformat(raw) if raw else today()
+        except ValueError as error:
+            raise ValidationError({"day": "Give the day as YYYY-MM-DD."}) from error
+        user = _user(request)
+        return Response(today_payload(user, member_plan(user, day)))
+
+
+class TodayStopsView(MemberView):
+    @extend_schema(request=StopChangesIn, responses=StopChangesOut, operation_id="today_stops")
+    def post(self, request: Request) -> Response:
+        incoming = StopChangesIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        position = data.get("position")
+        user = _user(request)
+        plan, results = route_changes_apply(
+            user=user,
+            day=data.get("day"),
+            changes=[
+                StopChange(
+                    client_id=item["client_id"],
+                    at=item["at"],
+                    stop=item.get("stop"),
+                    case=item.get("case"),
+                    state=item.get("state") or "",
+                    add_case=item.get("add_case"),
+                )
+                for item in data["changes"]
+            ],
+            position=Point(position[0], position[1], srid=4326) if position else None,
+            now=data.get("now"),
+        )
+        return Response(
+            {
+                "results": [
+                    {**dataclasses.asdict(result), "status": result.status.value}
+                    for result in results
+                ],
+                **today_payload(user, plan),
+            }
+        )

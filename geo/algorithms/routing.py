@@ -18,7 +18,7 @@ The model:
   worth more than every stop of lower priority together, so a lower-priority stop
   is always dropped before a higher one.
 
-The solver path, chosen by measurement (docs/benchmarks_routes.md): VROOM gives a
+The solver path, chosen by measurement (docs/benchmarks.md, "Home-visit routes"): VROOM gives a
 feasible first answer in a fraction of the budget, PyVRP's iterated local search
 polishes it for the rest, and the better of the two (by the objective above) is
 kept, so the polish can never make a plan worse. When one member ends up with far
@@ -464,7 +464,7 @@ def _clients_of(route: pyvrp.Route) -> list[int]:
 
 
 def _budget(stops: int) -> float:
-    # Measured (docs/benchmarks_routes.md): 20 stops converge within 0.1 s, 80 stops
+    # Measured (docs/benchmarks.md, "Home-visit routes"): 20 stops converge within 0.1 s, 80 stops
     # keep improving up to about 1.5 s; the goals are 0.2 s and 2 s at the 95th centile.
     return min(1.5, max(0.1, 0.12 + 0.023 * (stops - 20)))
 
@@ -772,7 +772,7 @@ def solve_tour(
     mode needed 5 s for a280 at its lowest level, and hands PyVRP's tour after half the
     budget to a 2-opt/Or-opt iterated local search: PyVRP has no move that reverses
     part of a route and stalled 1-3 % above the optimum on eil101, pr124, ch130 and
-    a280, which the 2-opt search closes (docs/benchmarks_routes.md).
+    a280, which the 2-opt search closes (docs/benchmarks.md, "Home-visit routes").
     """
     t0 = time.perf_counter()
     n = len(matrix)

@@ -5,13 +5,17 @@
 /* global L */
 import * as db from "./db.js";
 import { FOUND, MOVED, RANK, movesHousehold, progressOf } from "./rule.js";
-import { SyncError, fetchArea, sync } from "./sync.js";
+import { origin as routeOrigin } from "./route.js";
+import { SyncError, changeToday, fetchArea, sync, syncToday } from "./sync.js";
 
 const T = JSON.parse(document.getElementById("tablet-strings").textContent);
 const SYNC_EVERY_MS = 60_000;
 const COLOURS = { new: "#c62828", visited: "#ef6c00", found: "#1565c0", resolved: "#2e7d32" };
 
-const state = { area: null, cases: [], queue: [], fix: null, open: null, bounded: false, newHome: null };
+const state = {
+  area: null, cases: [], queue: [], fix: null, open: null, bounded: false, newHome: null,
+  today: null, tab: "list", routeBounded: false,
+};
 
 function format(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key]));
@@ -239,6 +243,8 @@ function drawPanel() {
   const h = one.household;
   const w = one.whereabouts;
   panel.dataset.case = String(one.id);
+  const onRoute = todayPlan()?.stops.find((stop) => stop.case === one.id);
+  addToday.hidden = !todayPlan() || (onRoute && onRoute.state !== "skipped") || one.place.lon == null;
   document.getElementById("case-name").textContent = one.child.name;
   const address = [h.house_no, h.moo ? `ม.${h.moo}` : "", h.village_name, h.subdistrict_name]
     .filter(Boolean).join(" ");
@@ -315,6 +321,7 @@ function openCase(id) {
   formVisibility();
   drawPanel();
   listView.hidden = true;
+  todayView.hidden = true;
   panel.hidden = false;
   panel.scrollTop = 0;
 }
@@ -322,7 +329,14 @@ function openCase(id) {
 function closeCase() {
   state.open = null;
   panel.hidden = true;
-  listView.hidden = false;
+  showTab(state.tab);
+}
+
+// Milliseconds too: the order two stops were marked in, a tap apart, is the order
+// the server keeps them in.
+function isoMillis(date) {
+  const iso = isoWithOffset(date);
+  return `${iso.slice(0, 19)}.${String(date.getMilliseconds()).padStart(3, "0")}${iso.slice(19)}`;
 }
 
 function isoWithOffset(date) {
@@ -386,6 +400,173 @@ document.getElementById("back").addEventListener("click", closeCase);
 filterProgress.addEventListener("change", () => drawList(state.cases.map(view)));
 filterKind.addEventListener("change", () => drawList(state.cases.map(view)));
 
+// --- "Today": the member's route of the day -----------------------------------------------
+
+const listTab = document.getElementById("tab-list");
+const todayTab = document.getElementById("tab-today");
+const todayView = document.getElementById("today-view");
+const todayStops = document.getElementById("today-stops");
+const addToday = document.getElementById("add-today");
+const routeLayer = L.layerGroup();
+const STATE_MARK = { done: "✓", skipped: "✕" };
+
+function fixPoint() {
+  return state.fix ? [state.fix.lon, state.fix.lat] : null;
+}
+
+// The kept route, if it is today's: yesterday's, kept offline, is no plan for today.
+function todayPlan() {
+  const plan = state.today;
+  return plan && plan.day === isoWithOffset(new Date()).slice(0, 10) ? plan : null;
+}
+
+function showTab(tab) {
+  state.tab = tab;
+  listTab.setAttribute("aria-selected", String(tab === "list"));
+  todayTab.setAttribute("aria-selected", String(tab === "today"));
+  if (state.open == null) {
+    listView.hidden = tab !== "list";
+    todayView.hidden = tab !== "today";
+  }
+  if (tab === "today") routeLayer.addTo(map);
+  else routeLayer.remove();
+  drawToday();
+}
+
+function durationText(total) {
+  const minutes = Math.ceil(total / 60);
+  return minutes >= 60
+    ? format(T.hoursMinutes, { h: Math.floor(minutes / 60), m: String(minutes % 60).padStart(2, "0") })
+    : format(T.minutes, { m: minutes });
+}
+
+function stopName(stop) {
+  const one = state.cases.find((c) => c.id === stop.case);
+  return one ? one.child.name : stop.address;
+}
+
+function drawRoute(plan) {
+  routeLayer.clearLayers();
+  if (!plan) return;
+  const at = (p) => [p[1], p[0]];
+  const placed = plan.stops.filter((s) => s.lon != null && s.lat != null);
+  const done = placed.filter((s) => s.state === "done");
+  const rest = placed.filter((s) => s.state === "planned");
+  if (plan.start && done.length) {
+    L.polyline([at(plan.start), ...done.map((s) => [s.lat, s.lon])], {
+      color: "#546e7a", weight: 4, dashArray: "6 8", className: "route-done-path",
+    }).addTo(routeLayer);
+  }
+  const from = routeOrigin(plan, fixPoint());
+  const path = [from, ...rest.map((s) => [s.lon, s.lat]), plan.end].filter(Boolean).map(at);
+  if (path.length > 1) {
+    L.polyline(path, { color: "#6a1b9a", weight: 5, opacity: 0.85, className: "route-path" })
+      .addTo(routeLayer);
+  }
+  if (plan.start) {
+    L.marker(at(plan.start), {
+      icon: L.divIcon({ className: "route-base", html: "⌂", iconSize: [30, 30] }), keyboard: false,
+    }).bindTooltip(T.routeBase).addTo(routeLayer);
+  }
+  for (const stop of placed) {
+    const text = STATE_MARK[stop.state] || String(stop.sequence);
+    L.marker([stop.lat, stop.lon], {
+      icon: L.divIcon({
+        className: `route-stop state-${stop.state}`,
+        html: `<span data-stop="${stop.id}" data-sequence="${stop.sequence}" data-state="${stop.state}">${text}</span>`,
+        iconSize: [34, 34],
+      }),
+      zIndexOffset: stop.state === "planned" ? 1000 : 0,
+    }).bindTooltip(`${stop.sequence}. ${stopName(stop)} · ${stop.arrives}`)
+      .on("click", () => openCase(stop.case))
+      .addTo(routeLayer);
+  }
+  if (!state.routeBounded && state.tab === "today" && path.length) {
+    const bounds = L.latLngBounds([...path, ...placed.map((s) => [s.lat, s.lon])]);
+    map.fitBounds(bounds, { padding: [40, 40], maxZoom: 17 });
+    state.routeBounded = true;
+  }
+}
+
+function stopButtons(stop) {
+  if (stop.state === "planned") {
+    return [
+      el("button", { type: "button", class: "big-button stop-done", "data-stop": String(stop.id), text: T.stopDone }),
+      el("button", { type: "button", class: "big-button secondary stop-skip", "data-stop": String(stop.id), text: T.stopSkip }),
+    ];
+  }
+  return [el("button", { type: "button", class: "link-button dark stop-undo", "data-stop": String(stop.id), text: T.stopUndo })];
+}
+
+function drawToday() {
+  const plan = todayPlan();
+  drawRoute(state.tab === "today" ? plan : null);
+  const summary = document.getElementById("today-totals");
+  const counts = document.getElementById("today-counts");
+  if (!plan) {
+    summary.textContent = T.noRoute;
+    counts.textContent = "";
+    todayStops.replaceChildren();
+    return;
+  }
+  const t = plan.totals;
+  summary.textContent = format(T.routeTotals, {
+    n: t.visits, distance: distanceText(t.distance_m), duration: durationText(t.duration_s),
+    back: t.back || T.none,
+  });
+  counts.textContent = format(T.routeCounts, { done: t.done, skipped: t.skipped, remaining: t.remaining });
+  todayStops.replaceChildren(...plan.stops.map((stop) =>
+    el("li", { class: `today-stop state-${stop.state}`, "data-stop": String(stop.id),
+      "data-state": stop.state, "data-sequence": String(stop.sequence) },
+    el("span", { class: "stop-number", text: STATE_MARK[stop.state] || String(stop.sequence) }),
+    el("button", { type: "button", class: "stop-open", "data-case": String(stop.case) },
+      el("span", { class: "stop-name", text: stopName(stop) }),
+      el("span", { class: "stop-meta", text: [
+        stop.state === "planned" ? format(T.arrives, { time: stop.arrives }) : T.stopStates[stop.state],
+        stop.state === "planned" ? distanceText(stop.distance_m) : null,
+        stop.added_in_field ? T.addedInField : null,
+      ].filter(Boolean).join(" · ") }),
+    ),
+    el("span", { class: "stop-actions" }, ...stopButtons(stop)),
+    )));
+}
+
+async function changeStop(id, stateTo) {
+  const plan = todayPlan();
+  const stop = plan?.stops.find((s) => String(s.id) === id);
+  if (!stop) return;
+  await changeToday({
+    client_id: crypto.randomUUID(), at: isoMillis(new Date()),
+    stop: stop.id, case: stop.case, state: stateTo,
+  }, { position: fixPoint() });
+  await reload();
+  trySync();
+}
+
+todayStops.addEventListener("click", (event) => {
+  const button = event.target.closest("button");
+  if (!button) return;
+  if (button.classList.contains("stop-open")) openCase(Number(button.dataset.case));
+  else if (button.classList.contains("stop-done")) changeStop(button.dataset.stop, "done");
+  else if (button.classList.contains("stop-skip")) changeStop(button.dataset.stop, "skipped");
+  else if (button.classList.contains("stop-undo")) changeStop(button.dataset.stop, "planned");
+});
+listTab.addEventListener("click", () => { closeCase(); showTab("list"); });
+todayTab.addEventListener("click", () => { closeCase(); showTab("today"); });
+addToday.addEventListener("click", async () => {
+  const raw = state.cases.find((one) => one.id === state.open);
+  if (!raw || !todayPlan()) return;
+  const one = view(raw);
+  const h = one.household;
+  await changeToday({
+    client_id: crypto.randomUUID(), at: isoMillis(new Date()), add_case: one.id,
+    adding: { lon: one.place.lon, lat: one.place.lat, address: h.address || h.house_no || "" },
+  }, { position: fixPoint() });
+  await reload();
+  notify(T.addedToday, false);
+  trySync();
+});
+
 // --- status and sync --------------------------------------------------------------------
 
 const notice = document.getElementById("notice");
@@ -402,9 +583,11 @@ async function drawStatus() {
   const net = document.getElementById("net");
   net.dataset.online = String(navigator.onLine);
   net.textContent = navigator.onLine ? T.online : T.offline;
+  // The route's changes wait with the visits: both are lost if the tablet is wiped.
+  const waiting = state.queue.length + (await db.all("routeQueue")).length;
   const queue = document.getElementById("queue");
-  queue.dataset.count = String(state.queue.length);
-  queue.textContent = format(T.queue, { n: state.queue.length });
+  queue.dataset.count = String(waiting);
+  queue.textContent = format(T.queue, { n: waiting });
   const last = await db.getMeta("lastSync");
   document.getElementById("last-sync").textContent = last
     ? format(T.lastSync, { time: new Date(last).toLocaleString(document.documentElement.lang) })
@@ -417,11 +600,14 @@ async function reload() {
   state.area = await db.getMeta("area");
   state.cases = await db.all("cases");
   state.queue = await db.all("queue");
+  // Kept with the queued changes already laid over it (sync.js changeToday).
+  state.today = await db.getMeta("today");
   const views = state.cases.map(view);
   drawArea();
   drawHouseholds(views);
   drawList(views);
   if (state.open != null) drawPanel();
+  drawToday();
   await drawStatus();
 }
 
@@ -447,6 +633,12 @@ async function trySync() {
       state.area ? null : refreshArea(),
       sync({ onRefused: (result) => notify(format(T.refused, { reason: result.reason })) }),
     ]);
+    // After the visits: a stop done goes up with the visit that was made there.
+    await syncToday({
+      position: fixPoint(),
+      isoNow: isoWithOffset(new Date()),
+      onRefused: (result) => notify(format(T.routeRefused, { reason: result.reason })),
+    });
   } catch (error) {
     if (error instanceof SyncError && error.signedOut) notify(T.signedOut);
     else if (navigator.onLine) notify(format(T.syncFailed, { reason: error.message }));
@@ -472,6 +664,7 @@ if ("geolocation" in navigator) {
       };
       drawMe();
       drawList(state.cases.map(view));
+      drawToday();
       if (state.open != null) formVisibility();
     },
     () => {},

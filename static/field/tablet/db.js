@@ -1,12 +1,14 @@
 // IndexedDB, promised: the tablet's copy of its cases and its queue of visits.
 //   meta:  {key, value}: the sync cursor, the area payload, the last sync time;
 //   cases: the case objects of the sync API, by id;
-//   queue: visits waiting to upload, by client_id.
+//   queue: visits waiting to upload, by client_id;
+//   routeQueue: changes to "Today"'s route (done, skipped, added) waiting to
+//               upload, by client_id; the route itself is meta "today".
 // One database per login: on a device shared by two volunteers or members, each
 // sees only their own cases, and a queued visit uploads only under its author.
 const USER = document.getElementById("tablet-app")?.dataset.user || "anonymous";
 const NAME = "takhai-my-area-" + USER;
-const VERSION = 1;
+const VERSION = 2;
 
 function promised(request) {
   return new Promise((resolve, reject) => {
@@ -21,10 +23,12 @@ export function open() {
   if (!opening) {
     const request = indexedDB.open(NAME, VERSION);
     request.onupgradeneeded = () => {
+      // From any earlier version: a tablet updated in the field keeps its queue.
       const db = request.result;
-      db.createObjectStore("meta", { keyPath: "key" });
-      db.createObjectStore("cases", { keyPath: "id" });
-      db.createObjectStore("queue", { keyPath: "client_id" });
+      const stores = { meta: "key", cases: "id", queue: "client_id", routeQueue: "client_id" };
+      for (const [name, keyPath] of Object.entries(stores)) {
+        if (!db.objectStoreNames.contains(name)) db.createObjectStore(name, { keyPath });
+      }
     };
     opening = promised(request);
   }

@@ -3,11 +3,14 @@
 // survives any number of failed attempts, and its client_id keeps a retry from
 // saving it twice.
 import * as db from "./db.js";
+import { applyChange, replanLocal } from "./route.js";
 
 const BATCH = 100;
 const AREA_URL = "/api/v1/area/";
 const SYNC_URL = "/api/v1/sync/";
 const UPLOAD_URL = "/api/v1/sync/visits/";
+const TODAY_URL = "/api/v1/today/";
+const TODAY_CHANGES_URL = "/api/v1/today/stops/";
 
 export class SyncError extends Error {
   constructor(message, { signedOut = false } = {}) {
@@ -112,4 +115,71 @@ export function sync({ onRefused = () => {} } = {}) {
     })();
   }
   return running;
+}
+
+// --- "Today" ----------------------------------------------------------------------------
+
+function secondsNow(date = new Date()) {
+  return date.getHours() * 3600 + date.getMinutes() * 60 + date.getSeconds();
+}
+
+// The kept route with the changes still queued laid over it and the rest of it
+// re-ordered on the device: what the member sees until the server answers.
+export async function localToday(plan, { position = null } = {}) {
+  if (!plan) return null;
+  const queued = (await db.all("routeQueue")).sort((a, b) => (a.at < b.at ? -1 : 1));
+  let mine = plan;
+  for (const change of queued) mine = applyChange(mine, change, change.adding);
+  return queued.length ? replanLocal(mine, { position, now: secondsNow() }) : mine;
+}
+
+// A change made on the device: queued for upload, and applied to the kept route
+// at once, re-ordered offline.
+export async function changeToday(change, { position = null } = {}) {
+  await db.put("routeQueue", change);
+  const plan = await db.getMeta("today");
+  if (!plan) return null;
+  const mine = replanLocal(applyChange(plan, change, change.adding), { position, now: secondsNow() });
+  await db.setMeta("today", mine);
+  return mine;
+}
+
+function upstream(change) {
+  // A stop added offline has no id the server knows: it is named by its case.
+  const byId = typeof change.stop === "number";
+  return {
+    client_id: change.client_id,
+    at: change.at,
+    ...(change.add_case != null
+      ? { add_case: change.add_case }
+      : { state: change.state, stop: byId ? change.stop : null, case: byId ? null : change.case }),
+  };
+}
+
+// Uploads the queued changes of the route, or fetches the route when none are
+// queued; either way keeps the server's route, re-planned by its solver, with
+// whatever was queued meanwhile laid over it.
+export async function syncToday({ position = null, isoNow, onRefused = () => {} } = {}) {
+  const queued = (await db.all("routeQueue")).sort((a, b) => (a.at < b.at ? -1 : 1));
+  let plan;
+  if (queued.length) {
+    const { data } = await request(TODAY_CHANGES_URL, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify({ changes: queued.map(upstream), position, now: isoNow }),
+    });
+    for (const result of data.results || []) {
+      if (result.status === "refused") onRefused(result);
+      await db.remove("routeQueue", result.client_id);
+    }
+    plan = data.plan;
+  } else {
+    const { data, cached } = await request(TODAY_URL);
+    // An old answer kept by the service worker would undo the device's own changes.
+    if (cached) return db.getMeta("today");
+    plan = data.plan;
+  }
+  const mine = await localToday(plan, { position });
+  await db.setMeta("today", mine);
+  return mine;
 }
