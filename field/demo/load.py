@@ -23,7 +23,15 @@ from field.demo import config
 from field.demo.geometry import Area
 from field.demo.people import LOGINS
 from field.demo.records import DemoData, SchoolRecord, Tambon
-from field.models import School, Team, Volunteer, ZoneArea, ZoneAssignment, ZoneChange
+from field.models import (
+    RoutePlan,
+    School,
+    Team,
+    Volunteer,
+    ZoneArea,
+    ZoneAssignment,
+    ZoneChange,
+)
 from field.services.accounts import profile_set
 from field.services.schools import schools_upsert
 from field.services.teams import team_area_assign, team_create
@@ -227,6 +235,11 @@ def load(data: DemoData) -> Loaded:
         Q(village__subdistrict_id__in=tambon_codes)
         | Q(user__username__in=[login.username for login in LOGINS])
     )
+    # Day plans hold on to the teams and volunteers they were made for (their
+    # stops cascade with them).
+    RoutePlan.objects.filter(
+        Q(volunteer__in=demo_volunteers) | Q(team__name__in=[config.TEAM_A, config.TEAM_B])
+    ).delete()
     ZoneChange.objects.filter(district_id__in=config.DISTRICTS).delete()
     ZoneAssignment.objects.filter(volunteer__in=demo_volunteers).delete()
     ZoneArea.objects.filter(district_id__in=config.DISTRICTS).delete()

@@ -29,7 +29,7 @@ from django.test import override_settings
 from field.demo import config
 from field.demo.ids import is_valid_national_id
 from field.demo.writers import ENROLMENT_HEADER_EN, ENROLMENT_HEADER_TH, POPULATION_HEADER
-from field.models import Profile, Role, School, Team, Volunteer
+from field.models import Profile, Role, RoutePlan, School, Team, Volunteer
 from geo.boundaries import import_boundaries
 from geo.models import Subdistrict, Village, VillageCluster
 
@@ -89,6 +89,18 @@ def runs(
         if Subdistrict.objects.filter(district_id__in=config.DISTRICTS).count() != TAMBONS:
             import_boundaries(boundary_files, only_province=config.PROVINCE)
         first = _seed(tmp_path_factory.mktemp("demo1"))
+        # Day plans hold on to the teams and volunteers a second run replaces.
+        for options in (["--team", config.TEAM_A], ["--district", "4003", "--volunteers"]):
+            call_command(
+                "plan_routes",
+                "--date",
+                "2026-06-01",
+                "--seconds",
+                "0.1",
+                *options,
+                stdout=io.StringIO(),
+            )
+        assert RoutePlan.objects.exists()
         second = _seed(tmp_path_factory.mktemp("demo2"))
         yield first, second
         transaction.set_rollback(True)
