@@ -1211,3 +1211,137 @@ class RouteUnplanned(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan_id}: {self.case_id} ({self.reason})"
+
+
+# --- home-visit campaigns -------------------------------------------------------------
+
+
+class Campaign(models.Model):
+    """A school's yearly home visits ("month of home visits"): every enrolled student's
+    household visited once, split among the school's teachers and over the working days
+    from ``first_day`` to ``last_day``. One per school and academic year; planning again
+    replaces what is not yet visited."""
+
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="campaigns")
+    academic_year = models.PositiveSmallIntegerField(help_text=_("Buddhist era"))
+    first_day = models.DateField()
+    last_day = models.DateField()
+    mode = models.CharField(max_length=10, choices=TravelMode.choices)
+    starts = models.TimeField(help_text=_("Start of the working day"))
+    ends = models.TimeField(help_text=_("End of the working day"))
+    service_minutes = models.PositiveSmallIntegerField(default=30)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    planned_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["school", "-academic_year"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "academic_year"], name="campaign_one_per_school_year"
+            ),
+            models.CheckConstraint(
+                condition=Q(last_day__gte=F("first_day")), name="campaign_last_day_after_first"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends__gt=F("starts")), name="campaign_day_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(mode__in=TravelMode.values), name="campaign_mode_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(academic_year__gte=2500, academic_year__lte=2700),
+                name="campaign_year_buddhist_era",
+            ),
+            models.CheckConstraint(
+                condition=Q(service_minutes__gte=5, service_minutes__lte=240),
+                name="campaign_service_minutes_sane",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school_id} {self.academic_year}"
+
+
+class CampaignTeacher(models.Model):
+    """A teacher who visits homes in a campaign; a login is optional, since most
+    teachers never open Takhai."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="teachers")
+    name = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    phone = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        ordering = ["campaign", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "name"], name="campaign_teacher_name_once"),
+            models.CheckConstraint(condition=_PHONE, name="campaign_teacher_phone_thai"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignVisit(models.Model):
+    """One household's visit in a campaign: whose route, which day, in what order and
+    when. A household is visited once however many of the school's students live there."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="visits")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
+    teacher = models.ForeignKey(CampaignTeacher, on_delete=models.PROTECT, related_name="visits")
+    day = models.DateField()
+    sequence = models.PositiveSmallIntegerField()
+    arrives = models.TimeField()
+    visited_at = models.DateTimeField(null=True, blank=True)
+    visited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["campaign", "day", "teacher", "sequence", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "household"], name="campaign_visit_household_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(sequence__gte=1), name="campaign_visit_sequence_positive"
+            ),
+        ]
+        indexes = [models.Index(fields=["campaign", "day", "teacher"])]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.household_id} {self.day}"
+
+
+class CampaignGap(models.TextChoices):
+    NO_LOCATION = "no_location", _("The household has no location")
+    BEYOND_WORKING_HOURS = "beyond_working_hours", _("Too far to go and come back within the day")
+    TIME_WINDOW = "time_window", _("Its time window cannot be met within the working hours")
+    NO_DAY_LEFT = "no_day_left", _("No campaign day has time left for it")
+
+
+class CampaignUnplanned(models.Model):
+    """A student's household the campaign's plan could not fit, and why."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="unplanned")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=24, choices=CampaignGap.choices)
+
+    class Meta:
+        ordering = ["campaign", "reason", "household"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "household"], name="campaign_unplanned_household_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=CampaignGap.values), name="campaign_unplanned_reason_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.household_id} ({self.reason})"

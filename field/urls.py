@@ -1,6 +1,6 @@
 from django.urls import path
 
-from field import route_views, tablet_views, team_views, views, zone_views
+from field import campaign_views, route_views, tablet_views, team_views, views, zone_views
 
 urlpatterns = [
     path("start/", views.start, name="field-start"),
@@ -37,4 +37,14 @@ urlpatterns = [
     path("my-area/", tablet_views.my_area, name="field-my-area"),
     path("sw.js", tablet_views.service_worker, name="field-sw"),
     path("manifest.webmanifest", tablet_views.manifest, name="field-manifest"),
+]
+
+urlpatterns += [
+    path("campaigns/", campaign_views.campaigns, name="field-campaigns"),
+    path("campaigns/<int:pk>/", campaign_views.campaign, name="field-campaign"),
+    path(
+        "campaigns/<int:pk>/visits/<int:visit_pk>/done/",
+        campaign_views.campaign_visit_done,
+        name="field-campaign-visit-done",
+    ),
 ]

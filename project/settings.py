@@ -202,6 +202,9 @@ ZONE_MAX_DISTANCE_M = env_int("TAKHAI_ZONE_MAX_DISTANCE_M", 3000)
 # next visit before a day plan puts it before the routine ones.
 ROUTE_CIRCUITY = float(env_str("TAKHAI_ROUTE_CIRCUITY", "1.3"))
 FOLLOW_UP_DAYS = env_int("TAKHAI_FOLLOW_UP_DAYS", 14)
+# An OSRM server (http://host:5000) for road distances in day plans; empty: great-circle
+# distance times the circuity factor. When the server fails, plans fall back to that.
+OSRM_URL = env_str("OSRM_URL", "")
 
 # Debian 12 ships GDAL 3.6, which cannot block file and network access from spatial
 # reference strings (GDAL 3.9+ can). Boundary files are read only from operators'

@@ -434,3 +434,23 @@ class HouseholdWindowFactory(DjangoModelFactory[HouseholdWindow]):
     opens = dt.time(17, 0)
     closes = dt.time(19, 0)
     note = ""
+
+
+# --- home-visit campaigns -------------------------------------------------------------------
+# Appended for the school campaigns: a studying student of a school, as the importer
+# leaves a register row matched by ID to a registry child.
+
+
+def enrolled_child(
+    school: School, household: Household, academic_year: int = TEST_ACADEMIC_YEAR
+) -> Child:
+    child = make(ChildFactory, household=household)
+    make(
+        EnrolmentFactory,
+        academic_year=academic_year,
+        school_code=school.code,
+        school_name=school.name,
+        child=child,
+        match_method=MatchMethod.ID,
+    )
+    return child

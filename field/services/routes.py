@@ -19,7 +19,13 @@ What a plan takes in:
 - **Members.** Each team member is a route from the team's base (``Team.base_point``,
   else its school's point) and back; a volunteer starts and ends at home.
 - **Travel.** Great-circle metres times the circuity factor (``settings.ROUTE_CIRCUITY``,
-  ``TAKHAI_ROUTE_CIRCUITY``, unless the plan gives one), at the mode's speed.
+  ``TAKHAI_ROUTE_CIRCUITY``, unless the plan gives one), at the mode's speed. When
+  ``settings.OSRM_URL`` (``OSRM_URL``) is set, road metres from that OSRM server
+  (``geo.osrm``) at the mode's speed instead: the speeds are door-to-door averages
+  (parking, finding the house), which OSRM's free-flow durations are not, and the
+  server knows one profile only. If OSRM fails the plan falls back to great-circle ×
+  circuity, logs a warning and says so in ``RoutePlan.solver`` (``travel``,
+  ``travel_error``).
 
 Distances are metres on the sphere (WGS 84 radius, the solver's haversine), not UTM:
 the plan is a guess at road distance, and the circuity factor dwarfs the difference.
@@ -28,6 +34,7 @@ the plan is a guess at road distance, and the circuity factor dwarfs the differe
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -57,7 +64,10 @@ from field.models import (
     Volunteer,
 )
 from field.selectors import AreaScope
+from geo import osrm
 from geo.algorithms import routing
+
+logger = logging.getLogger(__name__)
 
 # RouteUnplanned.detail holds at most this many characters.
 DETAIL_MAX = 200
@@ -143,6 +153,23 @@ def _clip(text: str) -> str:
     return text if len(text) <= DETAIL_MAX else text[: DETAIL_MAX - 1] + "…"
 
 
+def travel_matrix(
+    points: list[routing.Point], mode: routing.TravelMode, costs: routing.CostModel
+) -> tuple[routing.TravelMatrix | None, dict[str, str]]:
+    """Road travel from ``settings.OSRM_URL`` when set, else None (great-circle ×
+    circuity); the second value says which for the plan's ``solver`` record."""
+    url = str(settings.OSRM_URL)
+    if not url:
+        return None, {"travel": "great-circle"}
+    try:
+        road = osrm.table(url, points, profile=osrm.profile_for(mode.value))
+    except osrm.OsrmError as error:
+        logger.warning("OSRM at %s failed, planning with great-circle distances: %s", url, error)
+        return None, {"travel": "great-circle", "travel_error": _clip(str(error))}
+    seconds = costs.durations(road.metres, mode)
+    return routing.TravelMatrix(road.points, road.metres, seconds), {"travel": "osrm"}
+
+
 @transaction.atomic
 def route_plan_create(
     *,
@@ -223,9 +250,15 @@ def route_plan_create(
         for index in range(len(member_users))
     ]
     costs = routing.CostModel(circuity=circuity)
+    travel_mode = routing.TravelMode(mode)
+    matrix, travel = (
+        travel_matrix([start, *(s.point for s in stops)], travel_mode, costs)
+        if stops
+        else (None, {"travel": "great-circle"})
+    )
     result = (
         routing.plan_day(
-            stops, members, mode=routing.TravelMode(mode), costs=costs, seconds=seconds
+            stops, members, mode=travel_mode, costs=costs, seconds=seconds, matrix=matrix
         )
         if stops
         else routing.DayPlan(
@@ -254,6 +287,7 @@ def route_plan_create(
         solver={
             "solver": result.solver,
             "seconds": round(result.seconds, 3),
+            **travel,
             "start": [round(start.lon, 6), round(start.lat, 6)],
             "distance_m": result.distance_metres,
             "travel_s": result.travel_seconds,

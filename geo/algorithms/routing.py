@@ -10,7 +10,8 @@ The model:
   (the team's base or the volunteer's home) no earlier than the shift start and is
   back at its end point by the shift end.
 - Travel is great-circle distance times a circuity factor (roads are not straight;
-  configurable per area), at the travel mode's speed.
+  configurable per area), at the travel mode's speed; or a precomputed
+  ``TravelMatrix`` (road distances from OSRM, ``geo.osrm``).
 - A visit must start after the household's window opens and finish before it
   closes ("parents home 17:00-19:00" means the 30 minutes fit inside it).
 - A plan first serves as many visits of the most urgent priority as possible, then
@@ -54,6 +55,7 @@ __all__ = [
     "Stop",
     "TimeWindow",
     "TourResult",
+    "TravelMatrix",
     "TravelMode",
     "Unplanned",
     "Visit",
@@ -175,6 +177,41 @@ class CostModel:
         """Travel seconds for road metres, rounded up so a plan is never optimistic."""
         speed = self.speed_kmh(mode) / 3.6
         return np.ceil(metres / speed).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class TravelMatrix:
+    """Precomputed road metres and travel seconds between points (from OSRM, say),
+    used by ``plan_day`` and ``replan`` instead of a ``CostModel``.
+
+    ``metres[i, j]`` and ``seconds[i, j]`` go from ``points[i]`` to ``points[j]``; every
+    point of a plan (starts, ends and stops) must be among ``points``.
+    """
+
+    points: tuple[Point, ...]
+    metres: npt.NDArray[np.int64]
+    seconds: npt.NDArray[np.int64]
+
+    def __post_init__(self) -> None:
+        n = len(self.points)
+        if self.metres.shape != (n, n) or self.seconds.shape != (n, n):
+            raise ValueError(f"a travel matrix over {n} points must be {n} x {n}")
+
+    def between(
+        self, points: Sequence[Point]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Metres and seconds between ``points``, in their order."""
+        index: dict[Point, int] = {}
+        for i, p in enumerate(self.points):
+            index.setdefault(p, i)
+        missing = [p for p in points if p not in index]
+        if missing:
+            raise ValueError(f"{len(missing)} points are not in the travel matrix")
+        rows = [index[p] for p in points]
+        sub = np.ix_(rows, rows)
+        metres = np.asarray(self.metres[sub], dtype=np.int64)
+        seconds = np.asarray(self.seconds[sub], dtype=np.int64)
+        return metres, seconds
 
 
 class Reason(StrEnum):
@@ -496,12 +533,15 @@ def plan_day(
     seed: int = 1,
     vroom_level: int = 1,
     balance: bool = True,
+    matrix: TravelMatrix | None = None,
 ) -> DayPlan:
     """Choose and order the visits of one day for one team (or one volunteer).
 
     ``seconds`` is the search budget (default grows with the number of stops, up to
     1.5 s). ``vroom_level`` is VROOM's exploration level for the first answer; 0
-    leaves VROOM out. Stop and member ids must be unique.
+    leaves VROOM out. ``matrix`` replaces the cost model's great-circle travel with
+    precomputed metres and seconds (``costs`` is then unused). Stop and member ids must
+    be unique.
     """
     t0 = time.perf_counter()
     costs = costs or CostModel()
@@ -519,8 +559,11 @@ def plan_day(
         if p not in depot_points:
             depot_points.append(p)
     points = depot_points + [s.point for s in stops]
-    metres = costs.distances(points)
-    travel = costs.durations(metres, mode)
+    if matrix is None:
+        metres = costs.distances(points)
+        travel = costs.durations(metres, mode)
+    else:
+        metres, travel = matrix.between(points)
     nd = len(depot_points)
 
     # Stops no member could visit even alone are reported at once; the solvers only
@@ -724,6 +767,7 @@ def replan(
     costs: CostModel | None = None,
     seconds: float | None = None,
     seed: int = 1,
+    matrix: TravelMatrix | None = None,
 ) -> DayPlan:
     """Re-plan a member's remaining stops from where they are now.
 
@@ -742,7 +786,14 @@ def replan(
             0.0,
         )
     return plan_day(
-        stops, [here], mode=mode, costs=costs, seconds=seconds, seed=seed, balance=False
+        stops,
+        [here],
+        mode=mode,
+        costs=costs,
+        seconds=seconds,
+        seed=seed,
+        balance=False,
+        matrix=matrix,
     )
 
 

@@ -1,0 +1,150 @@
+"""Reads for the coordinator's home-visit campaign pages. Every read starts from
+``manager_scope`` (PermissionDenied for roles that do not manage) and the schools
+of the user's area (Http404 for any other school)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from dataclasses import dataclass, field
+from functools import reduce
+
+from django.contrib.auth.models import User
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from field.models import Campaign, CampaignTeacher, CampaignUnplanned, CampaignVisit, School
+from field.selectors import AreaScope
+from field.services.campaigns import Progress, campaign_progress, progress_by_school
+from field.team_selectors import manager_scope
+
+
+def schools_in_scope(scope: AreaScope) -> QuerySet[School]:
+    """The schools whose tambon lies in the scope's districts (every school for an
+    administrator). A school with no tambon lies in none: only an administrator sees it."""
+    schools = School.objects.all()
+    if scope.province is None:
+        return schools
+    codes = scope.districts or (scope.province,)
+    return schools.filter(reduce(operator.or_, (Q(subdistrict__code__startswith=c) for c in codes)))
+
+
+def get_school(user: User, pk: int) -> School:
+    """One school of the user's area; Http404 for any other."""
+    school = schools_in_scope(manager_scope(user)).filter(pk=pk).first()
+    if school is None:
+        raise Http404
+    return school
+
+
+@dataclass(frozen=True)
+class SchoolRow:
+    school: School
+    campaign: Campaign | None
+    progress: Progress
+
+
+def campaign_schools(user: User, academic_year: int) -> list[SchoolRow]:
+    """The schools of the user's area with their campaign of ``academic_year`` (if any)
+    and its progress: three queries however many schools."""
+    schools = list(schools_in_scope(manager_scope(user)).order_by("name", "code"))
+    campaigns = {
+        c.school_id: c
+        for c in Campaign.objects.filter(
+            school__in=[s.pk for s in schools], academic_year=academic_year
+        )
+    }
+    progress = progress_by_school([s.code for s in schools], academic_year)
+    return [
+        SchoolRow(s, campaigns.get(s.pk), progress.get(s.code, Progress(0, 0, 0, 0)))
+        for s in schools
+    ]
+
+
+@dataclass
+class TeacherRow:
+    teacher: CampaignTeacher
+    visits: int = 0
+    visited: int = 0
+
+
+@dataclass
+class DayRoute:
+    teacher: CampaignTeacher
+    visits: list[CampaignVisit] = field(default_factory=list)
+
+
+@dataclass
+class DayRow:
+    day: dt.date
+    routes: list[DayRoute] = field(default_factory=list)
+
+    @property
+    def visits(self) -> int:
+        return sum(len(r.visits) for r in self.routes)
+
+
+@dataclass(frozen=True)
+class CampaignDetail:
+    campaign: Campaign
+    progress: Progress
+    teachers: list[TeacherRow]
+    days: list[DayRow]
+    unplanned: list[CampaignUnplanned]
+
+
+def get_campaign(user: User, pk: int) -> Campaign:
+    """One campaign of a school in the user's area; Http404 for any other."""
+    scope = manager_scope(user)
+    campaign = (
+        Campaign.objects.filter(pk=pk, school__in=schools_in_scope(scope))
+        .select_related("school")
+        .first()
+    )
+    if campaign is None:
+        raise Http404
+    return campaign
+
+
+def campaign_detail(user: User, pk: int) -> CampaignDetail:
+    """A campaign with its progress, and its visits per teacher and per day in route
+    order: a fixed number of queries however many visits."""
+    campaign = get_campaign(user, pk)
+    teachers = {t.pk: TeacherRow(t) for t in campaign.teachers.order_by("pk")}
+    days: dict[dt.date, DayRow] = {}
+    routes: dict[tuple[dt.date, int], DayRoute] = {}
+    visits = (
+        CampaignVisit.objects.filter(campaign=campaign)
+        .select_related("household")
+        .order_by("day", "teacher_id", "sequence", "pk")
+    )
+    for visit in visits:
+        row = teachers[visit.teacher_id]
+        row.visits += 1
+        row.visited += visit.visited_at is not None
+        route = routes.get((visit.day, visit.teacher_id))
+        if route is None:
+            route = routes[visit.day, visit.teacher_id] = DayRoute(row.teacher)
+            days.setdefault(visit.day, DayRow(visit.day)).routes.append(route)
+        route.visits.append(visit)
+    unplanned = list(
+        CampaignUnplanned.objects.filter(campaign=campaign)
+        .select_related("household")
+        .order_by("reason", "household_id")
+    )
+    return CampaignDetail(
+        campaign=campaign,
+        progress=campaign_progress(campaign),
+        teachers=list(teachers.values()),
+        days=list(days.values()),
+        unplanned=unplanned,
+    )
+
+
+def get_visit(user: User, campaign_pk: int, pk: int) -> CampaignVisit:
+    """One visit of a campaign in the user's area; Http404 for any other."""
+    campaign = get_campaign(user, campaign_pk)
+    visit = CampaignVisit.objects.filter(campaign=campaign, pk=pk).first()
+    if visit is None:
+        raise Http404
+    return visit
