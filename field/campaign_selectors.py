@@ -10,13 +10,28 @@ from dataclasses import dataclass, field
 from functools import reduce
 
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.http import Http404
 
-from field.models import Campaign, CampaignTeacher, CampaignUnplanned, CampaignVisit, School
+from field.models import (
+    Campaign,
+    CampaignTeacher,
+    CampaignUnplanned,
+    CampaignVisit,
+    Enrolment,
+    School,
+)
 from field.selectors import AreaScope
 from field.services.campaigns import Progress, campaign_progress, progress_by_school
 from field.team_selectors import manager_scope
+
+
+def latest_register_year(default: int) -> int:
+    """The newest academic year with school registers imported, else ``default``: a
+    campaign visits the students the registers list, so a year with none shows
+    nothing to plan (the registers of a new year arrive weeks after it starts)."""
+    latest = Enrolment.objects.aggregate(latest=Max("academic_year"))["latest"]
+    return int(latest) if latest is not None else default
 
 
 def schools_in_scope(scope: AreaScope) -> QuerySet[School]:

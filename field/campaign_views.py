@@ -25,6 +25,7 @@ from field.campaign_selectors import (
     campaign_schools,
     get_school,
     get_visit,
+    latest_register_year,
 )
 from field.forms import current_academic_year
 from field.models import TravelMode
@@ -80,7 +81,7 @@ def _year(request: HttpRequest) -> int:
     raw = request.GET.get("year", "")
     if raw.isdigit() and 2500 <= int(raw) <= 2700:
         return int(raw)
-    return current_academic_year()
+    return latest_register_year(current_academic_year())
 
 
 @login_required

@@ -202,3 +202,14 @@ def test_queries_do_not_grow_with_visits(coordinator: User, tambon: Subdistrict)
         assert client.get(reverse("field-campaigns"), {"year": YEAR}).status_code == 200
     assert len(many) <= len(few)
     assert len(many_list) <= len(few_list)
+
+
+def test_the_list_opens_on_the_newest_year_with_registers(
+    coordinator: User, tambon: Subdistrict
+) -> None:
+    _school(tambon, 3)  # register rows of 2568, whatever today's year is
+
+    response = _client(coordinator).get(reverse("field-campaigns"))
+
+    assert response.context["year"] == YEAR
+    assert [row.progress.students for row in response.context["rows"]] == [3]
