@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from field.models import Case, RoutePlan, RouteStatus, RouteStop, StopState
 from field.today_selectors import (
@@ -255,7 +256,7 @@ def route_changes_apply(
     plan = member_plan(user, day or today())
     if plan is None:
         return None, [
-            ChangeResult(str(c.client_id), ChangeStatus.REFUSED, reason="No plan for the day.")
+            ChangeResult(str(c.client_id), ChangeStatus.REFUSED, reason=_("No plan for the day."))
             for c in changes
         ]
     results: dict[uuid.UUID, ChangeResult] = {}
@@ -269,7 +270,7 @@ def route_changes_apply(
         )
         if plan.status != RouteStatus.PLANNED:
             return None, [
-                ChangeResult(str(c.client_id), ChangeStatus.REFUSED, reason="Plan replaced.")
+                ChangeResult(str(c.client_id), ChangeStatus.REFUSED, reason=_("Plan replaced."))
                 for c in changes
             ]
         for change in sorted(changes, key=lambda c: c.at):
@@ -283,12 +284,14 @@ def _apply(plan: RoutePlan, user: User, change: StopChange) -> ChangeResult:
     if change.add_case is not None:
         case = case_to_add(user, change.add_case)
         if case is None:
-            return ChangeResult(client_id, ChangeStatus.REFUSED, reason="Not a case of your area.")
+            return ChangeResult(
+                client_id, ChangeStatus.REFUSED, reason=_("Not a case of your area.")
+            )
         stop, status, reason = route_stop_add(plan=plan, case=case, at=change.at, by=user)
         return ChangeResult(client_id, status, stop.pk if stop else None, reason)
     try:
         stop = member_stop(user, plan, pk=change.stop, case=change.case)
     except RouteStop.DoesNotExist:
-        return ChangeResult(client_id, ChangeStatus.REFUSED, reason="Not a stop of your route.")
+        return ChangeResult(client_id, ChangeStatus.REFUSED, reason=_("Not a stop of your route."))
     status = route_stop_mark(stop=stop, state=change.state, at=change.at, by=user)
     return ChangeResult(client_id, status, stop.pk)

@@ -278,6 +278,8 @@ def test_changes_with_no_plan_today_are_refused(member_b: User, field_world: Fie
     body = _post(_client(member_b), [_add(field_world.cases_b[0])]).json()
     assert body["plan"] is None
     assert body["results"][0]["status"] == "refused"
+    # Shown on the tablet as it is: in the member's language, Thai.
+    assert body["results"][0]["reason"] == "ไม่มีแผนสำหรับวันนั้น"
     assert not RouteStop.objects.exists()
 
 
