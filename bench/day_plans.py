@@ -34,7 +34,7 @@ import random
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from geo.algorithms.routing import DayPlan, Member, Point, Stop, TimeWindow, at, plan_day
 
@@ -87,6 +87,57 @@ def pct(values: list[float], q: float) -> float:
     return ordered[k]
 
 
+# (served per priority, travel seconds, solve seconds, workload spread, members)
+Result = tuple[tuple[int, int, int], int, float, float, int]
+
+
+def print_comparison(
+    results: Mapping[str, list[Result]],
+    reference: str,
+    *,
+    ratio_max: bool = False,
+    spread_fallback: bool = False,
+) -> None:
+    """The Markdown table comparing every method with ``reference``: visits served per
+    priority (better, equal, worse), travel ratio where both serve the same visits
+    (also its maximum with ``ratio_max``), solve times and workload spread (teams of
+    several; ``spread_fallback`` prints 1.00 when there are none)."""
+    ref = results[reference]
+    stats = "median, mean, max" if ratio_max else "median, mean"
+    print(
+        f"| method | served (mean) | vs {reference} better/equal/worse | travel ratio, equal "
+        f"served ({stats}) | time p50 | time p95 | spread p50 / max (teams) |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, rows in results.items():
+        better = equal = worse = 0
+        ratios = []
+        for (sv, tr, _, _, _), (rsv, rtr, _, _, _) in zip(rows, ref, strict=True):
+            if sv > rsv:
+                better += 1
+            elif sv < rsv:
+                worse += 1
+            else:
+                equal += 1
+                ratios.append(tr / rtr if rtr else 1.0)
+        times = [r[2] for r in rows]
+        spreads = [r[3] for r in rows if r[4] > 1]
+        if spread_fallback and not spreads:
+            spreads = [1.0]
+        ratio_text = "-"
+        if ratios:
+            ratio_text = f"{statistics.median(ratios):.3f}, {statistics.mean(ratios):.3f}"
+            if ratio_max:
+                ratio_text += f", {max(ratios):.3f}"
+        print(
+            f"| {name} | {statistics.mean(sum(r[0]) for r in rows):.1f} "
+            f"| {better}/{equal}/{worse} | {ratio_text} "
+            f"| {statistics.median(times):.3f} | {pct(times, 0.95):.3f} "
+            f"| {statistics.median(spreads):.2f} / {max(spreads):.2f} |",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=5)
@@ -104,9 +155,7 @@ def main() -> None:
         "ours": lambda s, m: plan_day(s, m),
     }
     for n in args.sizes:
-        results: dict[str, list[tuple[tuple[int, int, int], int, float, float, int]]] = defaultdict(
-            list
-        )
+        results: dict[str, list[Result]] = defaultdict(list)
         for members in args.members:
             for seed in range(args.seeds):
                 stops, team = instance(n, members, seed)
@@ -123,34 +172,7 @@ def main() -> None:
         print(
             f"\n### {n} stops ({len(ref)} instances: {args.seeds} seeds x members {args.members})\n"
         )
-        print(
-            "| method | served (mean) | vs vroom-5 better/equal/worse | travel ratio, equal served "
-            "(median, mean) | time p50 | time p95 | spread p50 / max (teams) |"
-        )
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for name, rows in results.items():
-            better = equal = worse = 0
-            ratios = []
-            for (sv, tr, _, _, _), (rsv, rtr, _, _, _) in zip(rows, ref, strict=True):
-                if sv > rsv:
-                    better += 1
-                elif sv < rsv:
-                    worse += 1
-                else:
-                    equal += 1
-                    ratios.append(tr / rtr if rtr else 1.0)
-            times = [r[2] for r in rows]
-            spreads = [r[3] for r in rows if r[4] > 1]
-            ratio_text = (
-                f"{statistics.median(ratios):.3f}, {statistics.mean(ratios):.3f}" if ratios else "-"
-            )
-            print(
-                f"| {name} | {statistics.mean(sum(r[0]) for r in rows):.1f} "
-                f"| {better}/{equal}/{worse} | {ratio_text} "
-                f"| {statistics.median(times):.3f} | {pct(times, 0.95):.3f} "
-                f"| {statistics.median(spreads):.2f} / {max(spreads):.2f} |",
-                flush=True,
-            )
+        print_comparison(results, "vroom-5")
 
 
 if __name__ == "__main__":

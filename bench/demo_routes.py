@@ -35,10 +35,8 @@ import argparse
 import datetime as dt
 import io
 import json
-import math
 import os
 import random
-import statistics
 import sys
 import time
 from collections import defaultdict
@@ -54,6 +52,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from day_plans import Result, print_comparison  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from field.models import Role, RoutePlan, Team, Volunteer  # noqa: E402
@@ -110,11 +109,6 @@ def _served(plan: DayPlan, priority: dict[object, int]) -> tuple[int, int, int]:
     return (by[0], by[1], by[2])
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
 def day_plans(sizes: list[int], seeds: int) -> None:
     teams: list[tuple[str, Point, Pool]] = []
     for team in Team.objects.order_by("name"):
@@ -150,9 +144,7 @@ def day_plans(sizes: list[int], seeds: int) -> None:
             if len(pool) >= n:
                 volunteer_count += 1
                 instances.append((_stops(pool, n, 0), [Member("v", home, at(9), at(19))]))
-        rows: dict[str, list[tuple[tuple[int, int, int], int, float, float, int]]] = defaultdict(
-            list
-        )
+        rows: dict[str, list[Result]] = defaultdict(list)
         for stops, crew in instances:
             priority: dict[object, int] = {s.id: s.priority for s in stops}
             for name, run in methods.items():
@@ -168,41 +160,11 @@ def day_plans(sizes: list[int], seeds: int) -> None:
                         len(crew),
                     )
                 )
-        ref = rows["vroom-5"]
         print(
             f"\n#### {n} stops ({len(instances)} instances: teams x members 1-4 x {seeds} seeds"
             f", {volunteer_count} volunteers)\n"
         )
-        print(
-            "| method | served (mean) | vs vroom-5 better/equal/worse | travel ratio, equal "
-            "served (median, mean, max) | time p50 | time p95 | spread p50 / max (teams) |"
-        )
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for name, results in rows.items():
-            better = equal = worse = 0
-            ratios = []
-            for (sv, tr, _, _, _), (rsv, rtr, _, _, _) in zip(results, ref, strict=True):
-                if sv > rsv:
-                    better += 1
-                elif sv < rsv:
-                    worse += 1
-                else:
-                    equal += 1
-                    ratios.append(tr / rtr if rtr else 1.0)
-            times = [r[2] for r in results]
-            spreads = [r[3] for r in results if r[4] > 1] or [1.0]
-            ratio_text = (
-                f"{statistics.median(ratios):.3f}, {statistics.mean(ratios):.3f}, {max(ratios):.3f}"
-                if ratios
-                else "-"
-            )
-            print(
-                f"| {name} | {statistics.mean(sum(r[0]) for r in results):.1f} "
-                f"| {better}/{equal}/{worse} | {ratio_text} "
-                f"| {statistics.median(times):.3f} | {_pct(times, 0.95):.3f} "
-                f"| {statistics.median(spreads):.2f} / {max(spreads):.2f} |",
-                flush=True,
-            )
+        print_comparison(rows, "vroom-5", ratio_max=True, spread_fallback=True)
 
 
 def district_batch(district: str, runs: int) -> None:

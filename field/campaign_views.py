@@ -27,6 +27,7 @@ from field.campaign_selectors import (
     get_visit,
     latest_register_year,
 )
+from field.day_forms import DayHoursForm
 from field.forms import current_academic_year
 from field.models import TravelMode
 from field.services.campaigns import campaign_plan, campaign_visit_mark
@@ -39,7 +40,11 @@ def _user(request: HttpRequest) -> User:
     return request.user
 
 
-class CampaignForm(forms.Form):
+class CampaignForm(DayHoursForm):
+    field_order = ["school", "academic_year", "first_day", "last_day", "teachers"]
+    day_starts = dt.time(15, 30)
+    day_ends = dt.time(18, 30)
+
     school = forms.ChoiceField(label=gettext_lazy("School"))
     academic_year = forms.IntegerField(
         label=gettext_lazy("Academic year (B.E.)"), min_value=2500, max_value=2700
@@ -54,22 +59,6 @@ class CampaignForm(forms.Form):
         label=gettext_lazy("Teachers, one per line"),
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=10_000,
-    )
-    mode = forms.ChoiceField(
-        label=gettext_lazy("Travel by"), choices=TravelMode.choices, initial=TravelMode.MOTORCYCLE
-    )
-    starts = forms.TimeField(
-        label=gettext_lazy("Working day starts"),
-        initial=dt.time(15, 30),
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-    )
-    ends = forms.TimeField(
-        label=gettext_lazy("Working day ends"),
-        initial=dt.time(18, 30),
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-    )
-    service_minutes = forms.IntegerField(
-        label=gettext_lazy("Minutes per visit"), min_value=5, max_value=240, initial=30
     )
 
     def __init__(self, *args: Any, schools: list[tuple[str, str]], **kwargs: Any) -> None:

@@ -15,13 +15,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from shapely.geometry import Point
 
 from field.models import Case, CaseStatus, TeamArea
 from field.selectors import User
-from field.team_selectors import MAP_DIGITS, _name, _simplified, managed_area, manager_scope
+from field.team_selectors import (
+    MAP_DIGITS,
+    _name,
+    _simplified,
+    lying_in,
+    managed_area,
+    manager_scope,
+)
 from geo.algorithms.clustering import group_by_weight
 from geo.models import Subdistrict, Village, VillageCluster
 
@@ -115,10 +121,7 @@ def tambon_clusters(user: User, tambon: Subdistrict) -> TambonClusters:
     }
     cases = (
         Case.objects.filter(status=CaseStatus.OPEN)
-        .filter(
-            Q(whereabouts__isnull=True, child__household__subdistrict_id=tambon.code)
-            | Q(whereabouts__subdistrict_id=tambon.code)
-        )
+        .filter(lying_in("subdistrict_id", tambon.code))
         .values_list(
             "whereabouts_id",
             "whereabouts__point",

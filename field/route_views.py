@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
+from field.day_forms import DayHoursForm
 from field.models import TravelMode
 from field.route_selectors import (
     MemberRoute,
@@ -65,26 +66,12 @@ def kilometres(metres: int) -> str:
     return _("%(km)s km") % {"km": f"{metres / 1000:.1f}"}
 
 
-class PlanForm(forms.Form):
+class PlanForm(DayHoursForm):
+    field_order = ["target", "day"]
+
     target = forms.ChoiceField(label=gettext_lazy("Team or volunteer"))
     day = forms.DateField(
         label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    mode = forms.ChoiceField(
-        label=gettext_lazy("Travel by"), choices=TravelMode.choices, initial=TravelMode.MOTORCYCLE
-    )
-    starts = forms.TimeField(
-        label=gettext_lazy("Working day starts"),
-        initial=dt.time(8, 30),
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-    )
-    ends = forms.TimeField(
-        label=gettext_lazy("Working day ends"),
-        initial=dt.time(16, 30),
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-    )
-    service_minutes = forms.IntegerField(
-        label=gettext_lazy("Minutes per visit"), min_value=5, max_value=240, initial=30
     )
 
     def __init__(self, *args: Any, choices: list[tuple[str, Any]], **kwargs: Any) -> None:

@@ -131,6 +131,15 @@ def _placed(cases: QuerySet[Case]) -> QuerySet[Case]:
     )
 
 
+def lying_in(lookup: str, code: str) -> Q:
+    """A filter on cases lying where ``lookup`` (from a household, e.g.
+    ``subdistrict_id``) is ``code``: at their whereabouts when the field reported
+    one, else at their child's registry household, as ``_placed``."""
+    return Q(whereabouts__isnull=True, **{f"{HH}{lookup}": code}) | Q(
+        **{f"whereabouts__{lookup}": code}
+    )
+
+
 def _holder_team() -> Subquery:
     """The team holding a case's place now (``_placed``): a whole-tambon area of its
     tambon, or a cluster area of its tambon whose interior holds its point (a point
@@ -478,10 +487,7 @@ def team_district(user: User, team: Team) -> TeamDistrict:
     )
     counts = (
         _placed(Case.objects.filter(status=CaseStatus.OPEN))
-        .filter(
-            Q(whereabouts__isnull=True, **{f"{HH}subdistrict__district_id": district})
-            | Q(whereabouts__subdistrict__district_id=district)
-        )
+        .filter(lying_in("subdistrict__district_id", district))
         .annotate(cluster=_cluster_of())
         .values("place_tambon", "cluster")
         .annotate(open=Count("pk"))

@@ -62,7 +62,6 @@ class ZoneHousehold:
     village_name: str
     cluster: int | None
     cluster_name: str
-    precision: str
     group: str | None
     """Households at one exact field or registry position are one house cluster,
     never split; a village or tambon point is a guess, shared by unrelated houses."""
@@ -105,11 +104,12 @@ class DistrictZones:
     def volunteer(self, pk: int) -> ZoneVolunteer | None:
         return next((v for v in self.volunteers if v.id == pk), None)
 
-    def builder_volunteers(self, *, active_only: bool = True) -> list[builder.Volunteer]:
+    def builder_volunteers(self) -> list[builder.Volunteer]:
+        """The active volunteers, as the zone builder takes them."""
         return [
             builder.Volunteer(v.id, v.x, v.y, v.volunteer.capacity, float(self.max_distance_m))
             for v in self.volunteers
-            if v.active or not active_only
+            if v.active
         ]
 
     def builder_households(self) -> list[builder.Household]:
@@ -118,15 +118,19 @@ class DistrictZones:
         ]
 
 
+def _in_reach(zones: DistrictZones, household: ZoneHousehold) -> list[ZoneVolunteer]:
+    """The active volunteers living within the limit of ``household``."""
+    limit = float(zones.max_distance_m)
+    return [
+        p
+        for p in zones.volunteers
+        if p.active and math.hypot(household.x - p.x, household.y - p.y) <= limit
+    ]
+
+
 def beyond_reach(zones: DistrictZones) -> set[int]:
     """Households farther than the limit from every active volunteer's home."""
-    people = zones.builder_volunteers()
-    limit = float(zones.max_distance_m)
-    return {
-        h.id
-        for h in zones.households
-        if not any(math.hypot(h.x - p.x, h.y - p.y) <= limit for p in people)
-    }
+    return {h.id for h in zones.households if not _in_reach(zones, h)}
 
 
 class Uncovered(StrEnum):
@@ -142,13 +146,11 @@ class Uncovered(StrEnum):
 
 def uncovered_reasons(zones: DistrictZones) -> dict[int, Uncovered]:
     """The households in no zone, each with why."""
-    limit = float(zones.max_distance_m)
-    people = [v for v in zones.volunteers if v.active]
     reasons = {}
     for h in zones.households:
         if h.volunteer is not None:
             continue
-        near = [p for p in people if math.hypot(h.x - p.x, h.y - p.y) <= limit]
+        near = _in_reach(zones, h)
         if not near:
             reasons[h.id] = Uncovered.BEYOND
         elif all(p.households >= p.volunteer.capacity or p.volunteer.zone_locked for p in near):
@@ -190,16 +192,17 @@ def load_zones(district: District, *, today: dt.date | None = None) -> DistrictZ
         for v, (x, y) in zip(volunteers, homes, strict=True)
     ]
     households, unlocated = _targets(district.code, srid)
-    current = dict(
+    open_rows = (
         ZoneAssignment.objects.filter(ended_at__isnull=True)
         .filter(Q(household__subdistrict__district=district) | Q(volunteer__in=volunteers))
-        .values_list("household_id", "volunteer_id")
+        .values_list("household_id", "volunteer_id", "locked")
     )
-    locked = set(
-        ZoneAssignment.objects.filter(
-            ended_at__isnull=True, locked=True, household_id__in=list(current)
-        ).values_list("household_id", flat=True)
-    )
+    current: dict[int, int] = {}
+    locked: set[int] = set()
+    for household_id, volunteer_id, is_locked in open_rows:
+        current[household_id] = volunteer_id
+        if is_locked:
+            locked.add(household_id)
     by_id = {v.id: v for v in zone_volunteers}
     targets = set()
     for h in households:
@@ -258,7 +261,7 @@ WITH located AS (
 SELECT h.id, ST_X(h.point), ST_Y(h.point),
        ST_X(ST_Transform(h.point, %(srid)s)), ST_Y(ST_Transform(h.point, %(srid)s)),
        l.cases, h.house_no, h.moo, h.address, h.village_id, coalesce(v.name, ''),
-       v.cluster_id, coalesce(vc.name, ''), h.precision,
+       v.cluster_id, coalesce(vc.name, ''),
        CASE WHEN h.precision IN ('field_gps', 'given') THEN ST_AsText(h.point) END
 FROM located l
 JOIN field_household h ON h.id = l.household
@@ -296,8 +299,7 @@ def _targets(code: str, srid: int) -> tuple[list[ZoneHousehold], int]:
             village_name=row[10],
             cluster=row[11],
             cluster_name=row[12],
-            precision=row[13],
-            group=row[14],
+            group=row[13],
         )
         for row in rows
     ]

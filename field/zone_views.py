@@ -194,13 +194,14 @@ def zones_page(request: HttpRequest, district_code: str) -> HttpResponse:
             return redirect("field-zones", district_code=zones.district.code)
     asked = request.GET.get("recruit", "")
     recruited = None
-    covered = {h.id for h in zones.households} - beyond_reach(zones)
+    reach = beyond_reach(zones)
     if asked.isdigit() and 1 <= int(asked) <= RECRUIT_MAX:
+        covered = {h.id for h in zones.households} - reach
         recruited = recruitment(zones, int(asked), covered)
     return render(
         request,
         "field/zones.html",
-        _context(request, zones, preview, recruited),
+        _context(request, zones, preview, recruited, reach),
     )
 
 
@@ -209,10 +210,11 @@ def _context(
     zones: DistrictZones,
     preview: ZonePreview | None,
     recruited: Recruitment | None,
+    reach: set[int],
 ) -> dict[str, Any]:
+    """``reach``: the households beyond every active volunteer (``beyond_reach``)."""
     colours = {v.id: volunteer_colour(i) for i, v in enumerate(zones.volunteers)}
     names = {v.id: v.volunteer.name for v in zones.volunteers}
-    reach = beyond_reach(zones)
     addresses = {h.id: h for h in zones.households}
     moves = []
     if preview is not None:

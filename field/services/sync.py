@@ -17,6 +17,7 @@ from enum import StrEnum
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from field.models import Case, Profile, Resolution, Role, School, SearchOutcome, Team, Visit
@@ -65,14 +66,30 @@ class UploadResult:
 def _team_of(user: User, case: int, at: dt.datetime, teams: tuple[int, ...]) -> Team | None:
     """The member's team whose area holds the case now, else the one whose area held
     it at ``at``: for a member of several teams, the visit is that team's work."""
-    for team_id in teams:
-        one = AreaScope(user_id=user.pk, role=Role.TEAM_MEMBER, province=None, teams=(team_id,))
-        if Case.objects.filter(pk=case).filter(one.cases()).exists():
-            return Team.objects.get(pk=team_id)
-    for team_id in teams:
-        one = AreaScope(user_id=user.pk, role=Role.TEAM_MEMBER, province=None, teams=(team_id,))
-        if Case.objects.filter(pk=case).filter(one.cases_then(at)).exists():
-            return Team.objects.get(pk=team_id)
+    if not teams:
+        return None
+    scopes = [
+        AreaScope(user_id=user.pk, role=Role.TEAM_MEMBER, province=None, teams=(team_id,))
+        for team_id in teams
+    ]
+    # One query asks every team at once, now and then; the first that holds it wins.
+    holds = [one.cases() for one in scopes] + [one.cases_then(at) for one in scopes]
+    found = (
+        Case.objects.filter(pk=case)
+        .annotate(
+            **{
+                f"holds_{i}": Exists(Case.objects.filter(pk=OuterRef("pk")).filter(q))
+                for i, q in enumerate(holds)
+            }
+        )
+        .values_list(*(f"holds_{i}" for i in range(len(holds))))
+        .first()
+    )
+    if found is None:
+        return None
+    for i, held in enumerate(found):
+        if held:
+            return Team.objects.get(pk=teams[i % len(teams)])
     return None
 
 

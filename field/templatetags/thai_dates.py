@@ -10,9 +10,9 @@ from django import template
 from django.utils import dateformat, timezone
 from django.utils.translation import get_language
 
-register = template.Library()
+from field.forms import BUDDHIST_ERA_OFFSET
 
-BUDDHIST_ERA_OFFSET = 543
+register = template.Library()
 
 
 @register.filter
