@@ -8,10 +8,13 @@ import datetime as dt
 import operator
 from dataclasses import dataclass, field
 from functools import reduce
+from typing import Any
 
 from django.contrib.auth.models import User
+from django.contrib.gis.geos import Point
 from django.db.models import Max, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from field.models import (
     Campaign,
@@ -106,6 +109,72 @@ class CampaignDetail:
     teachers: list[TeacherRow]
     days: list[DayRow]
     unplanned: list[CampaignUnplanned]
+    # What the page's map draws (``campaign_map``), and the day it opens on.
+    map: dict[str, Any] = field(default_factory=dict)
+    map_day: dt.date | None = None
+
+
+# Coordinates for the map: about a metre, plenty for a house.
+LONLAT_DIGITS = 5
+
+
+def _latlon(point: Point | None) -> list[float] | None:
+    if point is None:
+        return None
+    return [round(point.y, LONLAT_DIGITS), round(point.x, LONLAT_DIGITS)]
+
+
+def campaign_map(
+    campaign: Campaign, teachers: list[TeacherRow], days: list[DayRow]
+) -> dict[str, Any]:
+    """The map of a campaign page from what the page already read (no query): the
+    school, and per day each teacher's route (teachers by their place in
+    ``teachers``, the page's order, which gives their colour). A stop holds only what
+    the page lists beside it (address, arrival, visited); no student's name. Houses
+    with no point are left off the map, not off the list. Paths are straight lines
+    from the school and back, as the planner's costs are."""
+    index = {row.teacher.pk: i for i, row in enumerate(teachers)}
+    school = _latlon(campaign.school.point)
+    out_days = []
+    for day in days:
+        routes = []
+        for route in day.routes:
+            stops = [
+                {
+                    "sequence": visit.sequence,
+                    "at": _latlon(visit.household.point),
+                    "arrives": f"{visit.arrives:%H:%M}",
+                    "visited": visit.visited_at is not None,
+                    "address": visit.household.address,
+                }
+                for visit in route.visits
+                if visit.household.point is not None
+            ]
+            ends = [school] if school is not None and stops else []
+            routes.append(
+                {
+                    "teacher": index[route.teacher.pk],
+                    "stops": stops,
+                    "path": [*ends, *(stop["at"] for stop in stops), *ends],
+                }
+            )
+        out_days.append({"day": day.day.isoformat(), "routes": routes})
+    return {
+        "school": school,
+        "teachers": [row.teacher.name for row in teachers],
+        "days": out_days,
+    }
+
+
+def _map_day(days: list[DayRow], today: dt.date) -> dt.date | None:
+    """Today when it is a campaign day, else the first day with a visit not yet made
+    (the one a coordinator checks on), else the first day."""
+    if any(day.day == today for day in days):
+        return today
+    for day in days:
+        if any(v.visited_at is None for r in day.routes for v in r.visits):
+            return day.day
+    return days[0].day if days else None
 
 
 def get_campaign(user: User, pk: int) -> Campaign:
@@ -121,9 +190,10 @@ def get_campaign(user: User, pk: int) -> Campaign:
     return campaign
 
 
-def campaign_detail(user: User, pk: int) -> CampaignDetail:
-    """A campaign with its progress, and its visits per teacher and per day in route
-    order: a fixed number of queries however many visits."""
+def campaign_detail(user: User, pk: int, *, today: dt.date | None = None) -> CampaignDetail:
+    """A campaign with its progress, its visits per teacher and per day in route
+    order, and its map (opening on ``today``'s routes, Bangkok's date by default,
+    when that is a campaign day): a fixed number of queries however many visits."""
     campaign = get_campaign(user, pk)
     teachers = {t.pk: TeacherRow(t) for t in campaign.teachers.order_by("pk")}
     days: dict[dt.date, DayRow] = {}
@@ -147,12 +217,16 @@ def campaign_detail(user: User, pk: int) -> CampaignDetail:
         .select_related("household")
         .order_by("reason", "household_id")
     )
+    rows = list(teachers.values())
+    day_rows = list(days.values())
     return CampaignDetail(
         campaign=campaign,
         progress=campaign_progress(campaign),
-        teachers=list(teachers.values()),
-        days=list(days.values()),
+        teachers=rows,
+        days=day_rows,
         unplanned=unplanned,
+        map=campaign_map(campaign, rows, day_rows),
+        map_day=_map_day(day_rows, today or timezone.localdate()),
     )
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
@@ -32,6 +33,7 @@ from field.forms import current_academic_year
 from field.models import TravelMode
 from field.services.campaigns import campaign_plan, campaign_visit_mark
 from field.team_selectors import manager_scope
+from field.team_views import TEAM_COLOURS
 
 
 def _user(request: HttpRequest) -> User:
@@ -124,10 +126,28 @@ def campaigns(request: HttpRequest) -> HttpResponse:
 def campaign(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     detail = campaign_detail(user, pk)
+    colours = [TEAM_COLOURS[i % len(TEAM_COLOURS)] for i in range(len(detail.teachers))]
+    page_data: dict[str, Any] = {
+        **detail.map,
+        "colours": colours,
+        "day": detail.map_day.isoformat() if detail.map_day else None,
+        "tiles": {"url": settings.TILE_URL, "attribution": settings.TILE_ATTRIBUTION},
+        "strings": {
+            "school": _("School"),
+            "arrives": _("arrives"),
+            "visited": _("Visited"),
+            "not_visited": _("Not visited yet"),
+        },
+    }
     return render(
         request,
         "field/campaign.html",
-        {"detail": detail, "scope": manager_scope(user)},
+        {
+            "detail": detail,
+            "teachers": list(zip(detail.teachers, colours, strict=True)),
+            "page_data": page_data,
+            "scope": manager_scope(user),
+        },
     )
 
 

@@ -415,7 +415,10 @@ class Household(models.Model):
     position found in the field (``FIELD_GPS``) is never replaced by an import.
     """
 
-    key = models.CharField(max_length=255, unique=True)
+    # Unique through a constraint, not ``unique=True``: that would add a second
+    # index for LIKE queries on PostgreSQL, which nothing runs, and which every
+    # one of half a million imported households would pay for.
+    key = models.CharField(max_length=255)
     house_no = models.CharField(max_length=40, blank=True)
     moo = models.PositiveSmallIntegerField(null=True, blank=True)
     address = models.CharField(max_length=400, help_text=_("As the registry wrote it"))
@@ -457,6 +460,7 @@ class Household(models.Model):
                 | (~Q(precision=Precision.UNRESOLVED) & Q(point__isnull=False)),
                 name="household_point_iff_resolved",
             ),
+            models.UniqueConstraint(fields=["key"], name="household_key_unique"),
         ]
         indexes = [models.Index(fields=["subdistrict", "precision"])]
 
@@ -478,8 +482,9 @@ class Child(models.Model):
     """
 
     # A child with an ID is found by ``key`` (the ID itself); no other index is
-    # kept on what an import writes a million times.
-    key = models.CharField(max_length=64, unique=True)
+    # kept on what an import writes a million times (a constraint, not
+    # ``unique=True``, which would add an index for LIKE queries as well).
+    key = models.CharField(max_length=64)
     national_id = models.CharField(max_length=14, blank=True)
     id_kind = models.CharField(max_length=12, choices=IdentifierKind.choices)
     title = models.CharField(max_length=40, blank=True)
@@ -505,6 +510,7 @@ class Child(models.Model):
                 condition=Q(id_kind__in=IdentifierKind.values), name="child_id_kind_valid"
             ),
             models.CheckConstraint(condition=Q(sex__in=Sex.values), name="child_sex_valid"),
+            models.UniqueConstraint(fields=["key"], name="child_key_unique"),
         ]
 
     def __str__(self) -> str:

@@ -197,6 +197,11 @@ def stop_payload(stop: RouteStop) -> dict[str, Any]:
         "state": stop.state,
         "state_at": stop.state_at.isoformat() if stop.state_at is not None else None,
         "added_in_field": stop.added_in_field,
+        # The tablet's offline re-plan keeps visits inside these, as the server's does.
+        "windows": [
+            {"opens": clock(w.opens), "closes": clock(w.closes)}
+            for w in stop.household.windows.all()
+        ],
     }
 
 
@@ -204,7 +209,7 @@ def today_payload(user: User, plan: RoutePlan | None) -> dict[str, Any]:
     """``{"plan": ...}`` as ``GET /api/v1/today/`` sends it; ``{"plan": None}`` for none."""
     if plan is None:
         return {"plan": None}
-    stops = plan_stops(user, plan)
+    stops = plan_stops(user, plan, windows=True)
     origin = plan_origin(plan)
     if origin is None and stops:
         origin = stops[0].household.point

@@ -382,6 +382,11 @@ class UploadOut(serializers.Serializer[dict[str, Any]]):
 MAX_STOP_CHANGES = 500
 
 
+class TodayWindowOut(serializers.Serializer[dict[str, Any]]):
+    opens = serializers.CharField(help_text="HH:MM, Asia/Bangkok")
+    closes = serializers.CharField(help_text="HH:MM, Asia/Bangkok")
+
+
 class TodayStopOut(serializers.Serializer[dict[str, Any]]):
     id = serializers.IntegerField()
     sequence = serializers.IntegerField()
@@ -396,6 +401,7 @@ class TodayStopOut(serializers.Serializer[dict[str, Any]]):
     state = serializers.ChoiceField(choices=StopState.values)
     state_at = serializers.DateTimeField(allow_null=True)
     added_in_field = serializers.BooleanField()
+    windows = TodayWindowOut(many=True, help_text="When someone is home; empty for any time")
 
 
 class TodayTotalsOut(serializers.Serializer[dict[str, Any]]):

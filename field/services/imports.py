@@ -86,6 +86,7 @@ CHUNK_ROWS: Final = 50_000
 # Only a ceiling: PostgreSQL takes the memory as the staging table grows.
 TEMP_BUFFERS: Final = "512MB"
 _NULL: Final = "\\N"
+COPY_PIECE_BYTES: Final = 1 << 20
 _COPY_ESCAPES: Final = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _ID_KINDS_WITH_VALUE: Final = "('thai_id', 'non_thai_id', 'g_code')"
 
@@ -163,10 +164,16 @@ def copy_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[object
     copy_text(table, columns, "".join([copy_line(row, width) for row in rows]))
 
 
-def copy_text(table: str, columns: Sequence[str], text: str) -> None:
+def copy_text(table: str, columns: Sequence[str], text: str | bytes) -> None:
+    """``COPY`` text (or its UTF-8 bytes, as the reader processes send it) into ``table``."""
+    data = text if isinstance(text, bytes) else text.encode()
     with connection.cursor() as cursor:
         cursor.copy_expert(  # psycopg2's, through Django's cursor wrapper
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(text)
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN",
+            io.BytesIO(data),
+            # Bytes in large pieces: psycopg2 would otherwise call back for
+            # every 8 KiB, and decode nothing it is not given as text.
+            size=COPY_PIECE_BYTES,
         )
 
 
@@ -387,7 +394,7 @@ def _stage_in_parts(
                 if message[:1] == b"D":
                     rows = int.from_bytes(message[1:9], "big")
                     if len(message) > 9:
-                        copy_text(stage.name, columns, message[9:].decode())
+                        copy_text(stage.name, columns, message[9:])
                     total += rows
                     _progress(run, total, run.size * total // max(lines, 1))
                     continue

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from field.models import Case, RoutePlan, RouteStatus, RouteStop, StopState
+from field.services.routes import travel_matrix
 from field.today_selectors import (
     case_to_add,
     member_plan,
@@ -139,6 +140,22 @@ def _day_seconds(plan: RoutePlan, now: dt.datetime) -> int:
     return max(seconds_of(plan.starts), seconds_of(local.time()))
 
 
+def _lonlat(point: Point) -> routing.Point:
+    return routing.Point(float(point.x), float(point.y))
+
+
+def _leg(
+    plan: RoutePlan, matrix: routing.TravelMatrix | None, a: Point | None, b: Point | None
+) -> tuple[int, int]:
+    """Metres and seconds from ``a`` to ``b``: the road matrix's when the re-plan has
+    one, so the stops the solver could not fit are timed on the same roads."""
+    if matrix is None or a is None or b is None:
+        metres = road_metres(plan, a, b)
+        return metres, travel_seconds(plan, metres)
+    metres_ab, seconds_ab = matrix.between([_lonlat(a), _lonlat(b)])
+    return int(metres_ab[0, 1]), int(seconds_ab[0, 1])
+
+
 def _solver_stop(plan: RoutePlan, stop: RouteStop, point: Point) -> routing.Stop:
     windows = tuple(
         routing.TimeWindow(seconds_of(w.opens), seconds_of(w.closes))
@@ -146,7 +163,7 @@ def _solver_stop(plan: RoutePlan, stop: RouteStop, point: Point) -> routing.Stop
     )
     return routing.Stop(
         id=stop.pk,
-        point=routing.Point(point.x, point.y),
+        point=_lonlat(point),
         service=plan.service_minutes * 60,
         windows=windows,
     )
@@ -160,7 +177,11 @@ def route_replan(
     or skipped keep their times and come first, in the order they were marked.
 
     A stop the solver cannot fit into the working day, or with no location, keeps
-    its place after the others with the times it would take anyway."""
+    its place after the others with the times it would take anyway.
+
+    Travel comes from the day planner's source (``field.services.routes.travel_matrix``):
+    road distances from ``settings.OSRM_URL`` when set, else, or when OSRM fails (a
+    warning is logged), great circle times the plan's circuity."""
     if member.pk != by.pk:
         raise PermissionDenied
     stops = plan_stops(member, plan, windows=True)
@@ -179,21 +200,32 @@ def route_replan(
         here = placed[0].household.point
     start = _day_seconds(plan, now)
     routed: list[RouteStop] = []
+    matrix: routing.TravelMatrix | None = None
     if placed and here is not None:
         home = origin or here
+        mode = routing.TravelMode(plan.mode)
+        costs = routing.CostModel(circuity=plan.circuity)
+        solver_stops = [
+            _solver_stop(plan, s, s.household.point)  # type: ignore[arg-type]
+            for s in placed
+        ]
+        matrix, _source = travel_matrix(
+            [_lonlat(here), _lonlat(home), *(s.point for s in solver_stops)], mode, costs
+        )
         result = routing.replan(
-            [_solver_stop(plan, s, s.household.point) for s in placed],  # type: ignore[arg-type]
+            solver_stops,
             routing.Member(
                 id=member.pk,
-                start=routing.Point(home.x, home.y),
+                start=_lonlat(home),
                 shift_start=seconds_of(plan.starts),
                 shift_end=seconds_of(plan.ends),
-                end=routing.Point(home.x, home.y),
+                end=_lonlat(home),
             ),
-            routing.Point(here.x, here.y),
+            _lonlat(here),
             min(start, 24 * 3600 - 1),
-            mode=routing.TravelMode(plan.mode),
-            costs=routing.CostModel(circuity=plan.circuity),
+            mode=mode,
+            costs=costs,
+            matrix=matrix,
         )
         by_id = {s.pk: s for s in placed}
         for visit in result.routes[0].visits if result.routes else ():
@@ -208,9 +240,9 @@ def route_replan(
     else:
         late = placed
     for stop in late:
-        metres = road_metres(plan, here, stop.household.point)
+        metres, seconds = _leg(plan, matrix, here, stop.household.point)
         stop.distance_m = metres
-        stop.arrives = time_of(start + travel_seconds(plan, metres))
+        stop.arrives = time_of(start + seconds)
         start = seconds_of(stop.arrives) + plan.service_minutes * 60
         stop.leaves = time_of(start)
         here = stop.household.point

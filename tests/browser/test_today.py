@@ -17,6 +17,7 @@ from factories import (
     CaseFactory,
     ChildFactory,
     HouseholdFactory,
+    HouseholdWindowFactory,
     RoutePlanFactory,
     RouteStopFactory,
     make,
@@ -206,6 +207,58 @@ def test_a_member_follows_todays_route_offline_and_the_server_agrees(
     assert RoutePlan.objects.get(pk=p.plan_id).stops.filter(state=StopState.DONE).count() == 1
     # Nothing but map tiles was asked for outside the server (and none was sent).
     assert all("tile" in url for url in blocked_requests)
+
+
+def test_offline_the_route_keeps_to_when_people_are_home(
+    live_server: LiveServer, page: Page, member_a: User, route: dict[str, RouteStop]
+) -> None:
+    """R's family is home only before 08:40, U's from 13:00. At nine, offline, P is
+    marked done: R can no longer be met, so it goes last and says so; U stays
+    on the route, with the hours it is home."""
+    p, q, r, u = route["P"], route["Q"], route["R"], route["U"]
+    make(
+        HouseholdWindowFactory,
+        household=r.case.child.household,
+        opens=dt.time(8),
+        closes=dt.time(8, 40),
+    )
+    make(
+        HouseholdWindowFactory,
+        household=u.case.child.household,
+        opens=dt.time(13),
+        closes=dt.time(16),
+    )
+    page.clock.install(time=dt.datetime.combine(timezone.localdate(), dt.time(9, 0), BANGKOK))
+    _log_in(page, live_server, member_a, "/my-area/")
+    page.wait_for_url("**/my-area/")
+    _ready(page)
+    page.locator("#tab-today").tap()
+    expect(page.locator(".today-stop")).to_have_count(4)
+    expect(page.locator(f".today-stop[data-stop='{u.pk}'] .stop-meta")).to_contain_text(
+        "13:00–16:00"
+    )
+
+    page.context.set_offline(True)
+    expect(page.locator("#net")).to_have_attribute("data-online", "false")
+    page.locator(f".today-stop[data-stop='{p.pk}'] .stop-done").tap()
+    expect(page.locator(f".today-stop[data-stop='{p.pk}']")).to_have_attribute("data-state", "done")
+    shown = _shown(page)
+    # Without the windows the route would go P, U, R, Q. R's hours are over: it
+    # goes last, marked; U stays next (nearest), its visit waiting for 13:00.
+    assert {stop: seq for stop, (seq, _, _) in shown.items()} == {
+        p.pk: 1,
+        u.pk: 2,
+        q.pk: 3,
+        r.pk: 4,
+    }
+    # U is minutes away; its visit waits for the family, and the line says when.
+    expect(page.locator(f".today-stop[data-stop='{u.pk}'] .stop-meta")).to_contain_text(
+        "เยี่ยม 13:00"
+    )
+    assert "09:" in shown[u.pk][2]
+    expect(page.locator(f".today-stop[data-stop='{r.pk}'] .stop-late")).to_have_count(1)
+    expect(page.locator(".stop-late")).to_have_count(1)
+    _screenshot(page, "5-offline-windows")
 
 
 def _screenshot(page: Page, name: str) -> None:

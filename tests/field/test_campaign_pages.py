@@ -5,6 +5,8 @@ done, and a query count that does not grow with the visits."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -22,13 +24,26 @@ from factories import (
     enrolled_child,
     make,
 )
+from pytest_django import DjangoAssertNumQueries
 
-from field.models import Campaign, CampaignVisit, School, TravelMode
-from field.services.campaigns import campaign_plan
+from field.campaign_selectors import campaign_detail
+from field.models import (
+    Campaign,
+    CampaignVisit,
+    Child,
+    Household,
+    Precision,
+    School,
+    TravelMode,
+)
+from field.services.campaigns import campaign_plan, campaign_visit_mark
 from geo.models import District, Subdistrict
 
 pytestmark = pytest.mark.django_db
 YEAR = 2568
+# A campaign page, map included, whatever the number of visits: the session and the
+# user, the scope, the campaign, its teachers, visits, unplanned and progress.
+CAMPAIGN_PAGE_QUERIES = 8
 MONDAY = dt.date(2030, 6, 3)
 
 
@@ -213,3 +228,108 @@ def test_the_list_opens_on_the_newest_year_with_registers(
 
     assert response.context["year"] == YEAR
     assert [row.progress.students for row in response.context["rows"]] == [3]
+
+
+# --- the map ----------------------------------------------------------------------------
+
+
+def _page_data(html: str) -> Any:
+    start = html.index('<script id="campaign-data" type="application/json">')
+    body = html[html.index(">", start) + 1 : html.index("</script>", start)]
+    return json.loads(body)
+
+
+def test_the_map_data_holds_the_school_and_each_teachers_routes(
+    coordinator: User, tambon: Subdistrict
+) -> None:
+    school = _school(tambon, 6)
+    campaign = _plan(school)
+    visit = CampaignVisit.objects.filter(campaign=campaign).order_by("day", "sequence").first()
+    assert visit is not None
+    campaign_visit_mark(visit=visit, at=dt.datetime(2030, 6, 3, 17, tzinfo=dt.UTC), by=None)
+    # A household with no point stays in the list but not on the map.
+    lost = CampaignVisit.objects.exclude(pk=visit.pk).filter(campaign=campaign).first()
+    assert lost is not None
+    Household.objects.filter(pk=lost.household_id).update(
+        point=None, precision=Precision.UNRESOLVED
+    )
+
+    response = _client(coordinator).get(reverse("field-campaign", args=[campaign.pk]))
+    html = response.content.decode()
+    data = _page_data(html)
+
+    assert school.point is not None
+    assert data["school"] == [round(school.point.y, 5), round(school.point.x, 5)]
+    assert data["teachers"] == [t.name for t in campaign.teachers.order_by("pk")]
+    assert len(data["colours"]) == 2
+    stops = [
+        (day["day"], route["teacher"], stop)
+        for day in data["days"]
+        for route in day["routes"]
+        for stop in route["stops"]
+    ]
+    assert len(stops) == 5
+    assert sum(stop["visited"] for _, _, stop in stops) == 1
+    assert {(d, s["sequence"]) for d, _, s in stops if s["visited"]} == {
+        (visit.day.isoformat(), visit.sequence)
+    }
+    for day in data["days"]:
+        for route in day["routes"]:
+            if route["stops"]:
+                # From the school, through the stops in order, and back.
+                assert route["path"] == [
+                    data["school"],
+                    *(s["at"] for s in route["stops"]),
+                    data["school"],
+                ]
+                assert [s["sequence"] for s in route["stops"]] == sorted(
+                    s["sequence"] for s in route["stops"]
+                )
+    # The day the map opens on has a visit still to make; the list offers every day.
+    assert data["day"] in {d["day"] for d in data["days"]}
+    assert f'value="{data["day"]}" selected' in html
+    # No student's name: only what the page lists already (teachers, addresses).
+    children = Child.objects.filter(household__in=campaign.visits.values("household"))
+    assert children.count() == 6
+    shown = json.dumps(data, ensure_ascii=False)
+    for child in children:
+        assert child.first_name not in shown and child.last_name not in shown
+    assert 'id="campaign-map"' in html
+    assert "leaflet/leaflet.js" in html and "field/campaign.js" in html
+
+
+def test_the_map_opens_on_today_during_the_campaign(coordinator: User, tambon: Subdistrict) -> None:
+    campaign = _plan(_school(tambon, 6))
+    days = sorted(set(campaign.visits.values_list("day", flat=True)))
+    assert len(days) > 1
+    assert (
+        campaign_detail(coordinator, campaign.pk, today=MONDAY - dt.timedelta(days=30)).map_day
+        == days[0]
+    )
+    assert campaign_detail(coordinator, campaign.pk, today=days[-1]).map_day == days[-1]
+    # Once every visit of the first day is made, the map opens on the next.
+    campaign.visits.filter(day=days[0]).update(
+        visited_at=dt.datetime(2030, 6, 3, 10, tzinfo=dt.UTC)
+    )
+    assert (
+        campaign_detail(coordinator, campaign.pk, today=MONDAY - dt.timedelta(days=30)).map_day
+        == days[1]
+    )
+
+
+@pytest.mark.parametrize("households", [2, 24])
+def test_the_page_with_its_map_takes_a_fixed_number_of_queries(
+    coordinator: User,
+    tambon: Subdistrict,
+    households: int,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    campaign = _plan(_school(tambon, households))
+    assert campaign.visits.count() == households
+    client = _client(coordinator)
+    with django_assert_num_queries(CAMPAIGN_PAGE_QUERIES):
+        response = client.get(reverse("field-campaign", args=[campaign.pk]))
+    stops = sum(
+        len(r["stops"]) for d in _page_data(response.content.decode())["days"] for r in d["routes"]
+    )
+    assert stops == households

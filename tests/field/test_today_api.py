@@ -22,6 +22,7 @@ from factories import (
     CaseFactory,
     ChildFactory,
     HouseholdFactory,
+    HouseholdWindowFactory,
     RoutePlanFactory,
     RouteStopFactory,
     UserFactory,
@@ -149,6 +150,23 @@ def test_a_member_sees_their_own_route_of_today_only(
     # Three legs of 500 m as planned, and the way back to the base.
     assert totals["distance_m"] > 1500
     assert totals["duration_s"] > 0
+
+
+def test_each_stop_carries_its_households_visiting_hours(
+    day_a: RoutePlan, member_a: User, field_world: FieldWorld
+) -> None:
+    # The tablet's offline re-plan keeps visits inside them (static/field/tablet/route.js).
+    house = field_world.cases_a[1].child.household
+    make(HouseholdWindowFactory, household=house, opens=dt.time(17, 0), closes=dt.time(19, 0))
+    make(HouseholdWindowFactory, household=house, opens=dt.time(7, 0), closes=dt.time(8, 30))
+
+    stops = _today(_client(member_a))["stops"]
+
+    assert [s["windows"] for s in stops] == [
+        [],
+        [{"opens": "07:00", "closes": "08:30"}, {"opens": "17:00", "closes": "19:00"}],
+        [],
+    ]
 
 
 def test_another_teams_plan_and_a_teammates_stops_are_invisible(

@@ -150,3 +150,138 @@ test("totals match the server's for an untouched plan", () => {
   assert.equal(t.departs, "08:00");
   assert.equal(t.visits, 1);
 });
+
+// --- time windows ---------------------------------------------------------------------
+
+function timedPlain(day, now) {
+  // The plain heuristic's order (nearest neighbour, 2-opt), timed with waits as the
+  // new one is: what the tablet did before it knew of windows.
+  const placed = day.stops;
+  const order = route.orderPoints(day.start, placed.map((s) => [s.lon, s.lat]), day.end, day.circuity);
+  let t = now;
+  let prev = day.start;
+  return order.map((i) => {
+    const s = placed[i];
+    const arrival = t + route.travelSeconds(route.roadMetres(prev, [s.lon, s.lat], day.circuity), day.speed_kmh);
+    const windows = (s.windows || []).map((w) => [route.seconds(w.opens), route.seconds(w.closes)]);
+    const begin = route.serviceStart(arrival, windows, day.service_minutes * 60);
+    t = (begin ?? arrival) + day.service_minutes * 60;
+    prev = [s.lon, s.lat];
+    return { id: s.id, late: begin === null };
+  });
+}
+
+test("a visit starts inside a window that holds all of it, waiting when early", () => {
+  const half = 1800;
+  assert.equal(route.serviceStart(100, [], half), 100);
+  assert.equal(route.serviceStart(100, [[3600, 7200]], half), 3600);
+  assert.equal(route.serviceStart(5400, [[3600, 7200]], half), 5400);
+  assert.equal(route.serviceStart(5401, [[3600, 7200]], half), null);
+  // The first window is missed, the second one taken.
+  assert.equal(route.serviceStart(6000, [[3600, 7200], [9000, 12000]], half), 9000);
+});
+
+test("a window closing early is visited first, where nearest neighbour would miss it", () => {
+  // House 1 is 144 m away with no window; house 2, 1.4 km away, only until 09:00.
+  const day = plan([
+    stop(1, 0.001, 1),
+    stop(2, 0.01, 2, { windows: [{ opens: "08:00", closes: "09:00" }] }),
+  ]);
+  const now = route.seconds("08:00");
+  // Nearest neighbour goes to 1 first, leaves at 08:30 and reaches 2 at 08:33:
+  // the half-hour visit would end after 09:00.
+  assert.deepEqual(timedPlain(day, now), [{ id: 1, late: false }, { id: 2, late: true }]);
+
+  const after = route.replanLocal(day, { now });
+  assert.deepEqual(after.stops.map((s) => s.id), [2, 1]);
+  assert.deepEqual(after.stops.map((s) => s.late), [false, false]);
+  assert.equal(after.stops[0].arrives, "08:02");
+  assert.equal(after.stops[0].leaves, "08:32");
+  assert.ok(after.stops[0].leaves <= "09:00");
+});
+
+test("going somewhere that would make another house miss its window waits", () => {
+  // 1 and 2 have no window, 3 closes at 09:10: after 1, going to 2 first would
+  // bring 3 in at 09:01, too late for a half-hour visit.
+  const day = plan([
+    stop(1, 0.001, 1),
+    stop(2, 0.002, 2),
+    stop(3, 0.004, 3, { windows: [{ opens: "08:00", closes: "09:10" }] }),
+  ]);
+  const now = route.seconds("08:00");
+  assert.ok(timedPlain(day, now).some((s) => s.late));
+  const after = route.replanLocal(day, { now });
+  assert.deepEqual(after.stops.map((s) => s.late), [false, false, false]);
+  const third = after.stops.find((s) => s.id === 3);
+  assert.ok(third.leaves <= "09:10", third.leaves);
+});
+
+test("an early visit waits for the window to open", () => {
+  const day = plan([
+    stop(1, 0.001, 1, { windows: [{ opens: "16:00", closes: "19:00" }] }),
+    stop(2, 0.003, 2),
+  ], { ends: "19:00" });
+  const after = route.replanLocal(day, { now: route.seconds("08:00") });
+  assert.deepEqual(after.stops.map((s) => s.id), [2, 1]);
+  const evening = after.stops[1];
+  assert.equal(evening.late, false);
+  assert.ok(evening.arrives < "16:00", evening.arrives);
+  assert.equal(evening.leaves, "16:30");
+});
+
+test("a stop no window can be met goes last, flagged late, never dropped", () => {
+  const day = plan([
+    stop(1, 0.001, 1),
+    // Close by, but its window is over by now, and another is shorter than a visit.
+    stop(2, 0.0015, 2, { windows: [{ opens: "06:00", closes: "07:00" }] }),
+    stop(3, 0.0012, 3, { windows: [{ opens: "08:00", closes: "08:20" }] }),
+    stop(4, 0.003, 4),
+  ]);
+  const after = route.replanLocal(day, { now: route.seconds("08:00") });
+  assert.equal(after.stops.length, 4);
+  assert.deepEqual(after.stops.slice(0, 2).map((s) => s.id), [1, 4]);
+  assert.deepEqual(new Set(after.stops.slice(2).map((s) => s.id)), new Set([2, 3]));
+  assert.deepEqual(after.stops.map((s) => s.late), [false, false, true, true]);
+  assert.deepEqual(after.stops.map((s) => s.sequence), [1, 2, 3, 4]);
+  assert.equal(after.totals.remaining, 4);
+});
+
+test("without windows the order is the plain heuristic's", () => {
+  const stops = [stop(1, 0.003, 1), stop(2, 0.009, 2), stop(3, 0.001, 3), stop(4, 0.006, 4)];
+  const after = route.replanLocal(plan(stops), { now: route.seconds("08:00") });
+  assert.deepEqual(after.stops.map((s) => s.id), [3, 1, 4, 2]);
+  assert.ok(after.stops.every((s) => s.late === false));
+});
+
+test("eighty stops with windows: quick, none lost, none worse than the plain order", () => {
+  let seed = 11;
+  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const hours = ["08:00", "10:00", "13:00", "15:00", "17:00"];
+  for (let round = 0; round < 3; round += 1) {
+    const stops = Array.from({ length: 80 }, (_, k) => {
+      const dx = random() * 0.03;
+      const dy = random() * 0.03;
+      const windowed = random() < 0.4;
+      const opens = hours[Math.floor(random() * 4)];
+      const closes = hours[hours.indexOf(opens) + 1];
+      return stop(k + 1, dx, k + 1, {
+        lat: Y + dy, service: 0, windows: windowed ? [{ opens, closes }] : [],
+      });
+    });
+    const day = plan(stops, { service_minutes: 5, ends: "19:00" });
+    const now = route.seconds("08:00");
+    const t0 = performance.now();
+    const after = route.replanLocal(day, { now });
+    const took = performance.now() - t0;
+    assert.ok(took < 1500, `${took} ms`);
+    assert.deepEqual(after.stops.map((s) => s.id).sort((a, b) => a - b), stops.map((s) => s.id));
+    const late = after.stops.filter((s) => s.late).length;
+    assert.ok(late <= timedPlain(day, now).filter((s) => s.late).length);
+    // Late ones at the end; every other one ends inside a window of its own.
+    const firstLate = after.stops.findIndex((s) => s.late);
+    if (firstLate >= 0) assert.ok(after.stops.slice(firstLate).every((s) => s.late));
+    for (const s of after.stops.filter((x) => !x.late && x.windows.length)) {
+      assert.ok(s.windows.some((w) => s.leaves <= w.closes && s.leaves >= w.opens), JSON.stringify(s));
+    }
+  }
+});

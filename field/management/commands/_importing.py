@@ -32,6 +32,10 @@ def run_summary(run: ImportRun) -> dict[str, Any]:
 class ImportCommand(BaseCommand):
     kind: ImportKind
     with_affiliation = False
+    # The system checks import every page's code (the route solver, the map
+    # libraries) to check the URLs: two seconds a file, for a province's dozen
+    # files, spent checking what the server's start has already checked.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="CSV (UTF-8 or TIS-620) or XLSX")

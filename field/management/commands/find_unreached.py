@@ -30,6 +30,8 @@ class Command(BaseCommand):
         "Reconciles the population with every enrolment register for an academic year: "
         "classes children, opens and closes cases. Prints a summary, or JSON with --json."
     )
+    # As for the import commands: the URL checks would load every page's code.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

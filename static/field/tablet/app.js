@@ -488,6 +488,20 @@ function drawRoute(plan) {
   }
 }
 
+function clockOf(minutes) {
+  const m = ((minutes % 1440) + 1440) % 1440;
+  return `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+}
+
+// When the family is home later than the member arrives, the visit waits: say when it starts.
+function visitStart(stop, plan) {
+  if (!stop.windows?.length || !stop.arrives || !stop.leaves) return null;
+  const [ah, am] = stop.arrives.split(":").map(Number);
+  const [lh, lm] = stop.leaves.split(":").map(Number);
+  const starts = lh * 60 + lm - (plan.service_minutes || 0);
+  return starts > ah * 60 + am ? clockOf(starts) : null;
+}
+
 function stopButtons(stop) {
   if (stop.state === "planned") {
     return [
@@ -523,9 +537,14 @@ function drawToday() {
       el("span", { class: "stop-name", text: stopName(stop) }),
       el("span", { class: "stop-meta", text: [
         stop.state === "planned" ? format(T.arrives, { time: stop.arrives }) : T.stopStates[stop.state],
+        stop.state === "planned" && visitStart(stop, plan) ? format(T.visitAt, { time: visitStart(stop, plan) }) : null,
         stop.state === "planned" ? distanceText(stop.distance_m) : null,
         stop.added_in_field ? T.addedInField : null,
+        stop.windows?.length
+          ? format(T.stopWindows, { times: stop.windows.map((w) => `${w.opens}–${w.closes}`).join(", ") })
+          : null,
       ].filter(Boolean).join(" · ") }),
+      stop.state === "planned" && stop.late ? el("span", { class: "stop-late", text: T.stopLate }) : null,
     ),
     el("span", { class: "stop-actions" }, ...stopButtons(stop)),
     )));

@@ -3,11 +3,16 @@
 // (tests/js/route.test.mjs). The server re-plans properly with its solver when
 // online; this is the stand-in until then: nearest neighbour from where the
 // member is, then 2-opt, on the server's own cost model (great circle times the
-// plan's circuity, at the travel mode's speed), with no time windows.
+// plan's circuity, at the travel mode's speed). When households have visiting
+// hours, both steps keep every visit inside one of its windows where they can
+// (waiting at the door when early, as the server's solver does); a stop no order
+// found reaches in time goes last, marked `late`, rather than off the route.
 //
 // A plan is the object of GET /api/v1/today/ ("plan"); stops carry lon, lat,
 // sequence, arrives/leaves ("HH:MM"), distance_m (from the previous stop), state
-// ("planned" | "done" | "skipped") and state_at (ISO).
+// ("planned" | "done" | "skipped"), state_at (ISO) and windows ([{opens, closes}],
+// "HH:MM"; none: any time). As on the server, `arrives` is the arrival and
+// `leaves` the end of the visit, so a wait for the window lies between them.
 
 const EARTH_RADIUS_M = 6_371_008.8;
 const LAST_SECOND = 24 * 3600 - 1;
@@ -107,6 +112,180 @@ export function orderPoints(from, points, end, circuity) {
     ? better : first;
 }
 
+// --- time windows ------------------------------------------------------------------------
+
+function windowsOf(stop) {
+  return (stop.windows || []).map((w) => [seconds(w.opens), seconds(w.closes)]);
+}
+
+// When a visit reached at `arrival` can start: the earliest moment inside a window
+// that holds the whole visit; null when none can. No windows: at once.
+export function serviceStart(arrival, windows, service) {
+  if (!windows || !windows.length) return arrival;
+  let best = null;
+  for (const [opens, closes] of windows) {
+    const begin = Math.max(arrival, opens);
+    if (begin + service <= closes && (best === null || begin < best)) best = begin;
+  }
+  return best;
+}
+
+// Road metres between every pair of the points, `from` at index n and `end` (if
+// any) at n + 1: the window search below looks each one up many times.
+function metresTable(from, points, end, circuity) {
+  const all = [...points, from, end];
+  return all.map((a) => all.map((b) => roadMetres(a, b, circuity)));
+}
+
+// Walks `order` from `from` (index n of the table) leaving at `t`: the number of
+// stops reached outside every window of theirs, the metres to the end, and when
+// the last visit ends.
+function walk(order, table, windows, { t, service, speedKmh, end }) {
+  const n = windows.length;
+  let here = n;
+  let late = 0;
+  let metres = 0;
+  for (const i of order) {
+    const leg = table[here][i];
+    const arrival = t + travelSeconds(leg, speedKmh);
+    const begin = serviceStart(arrival, windows[i], service);
+    if (begin === null) {
+      late += 1;
+      t = arrival + service;
+    } else {
+      t = begin + service;
+    }
+    metres += leg;
+    here = i;
+  }
+  if (end) metres += table[here][n + 1];
+  return { late, metres, done: t };
+}
+
+// Of two equally long paths the one done sooner: it has not waited the morning
+// away at a door that opens in the afternoon.
+function better(a, b) {
+  if (a.late !== b.late) return a.late < b.late;
+  return a.metres < b.metres || (a.metres === b.metres && a.done < b.done);
+}
+
+// Nearest neighbour in time: next, among the stops that can still be visited in
+// a window, the one whose visit starts soonest, unless going there makes another
+// stop miss a window it could still meet. What can no longer be met comes last.
+function windowNeighbour(table, windows, { t, service, speedKmh }) {
+  const n = windows.length;
+  const left = new Set(windows.map((_, i) => i));
+  const order = [];
+  let here = n;
+  while (left.size) {
+    const reachable = new Map();
+    for (const i of left) {
+      const begin = serviceStart(t + travelSeconds(table[here][i], speedKmh), windows[i], service);
+      if (begin !== null) reachable.set(i, begin);
+    }
+    let best = null;
+    let bestKey = null;
+    for (const [i, begin] of reachable) {
+      let spoiled = 0;
+      for (const j of reachable.keys()) {
+        if (j !== i && serviceStart(begin + service + travelSeconds(table[i][j], speedKmh),
+          windows[j], service) === null) spoiled += 1;
+      }
+      const key = [spoiled, begin, table[here][i]];
+      if (bestKey === null || key[0] < bestKey[0] || (key[0] === bestKey[0] &&
+        (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))) {
+        best = i;
+        bestKey = key;
+      }
+    }
+    if (best === null) break;
+    order.push(best);
+    left.delete(best);
+    here = best;
+    t = bestKey[1] + service;
+  }
+  // Nothing left can meet a window: the nearest first, from where the walk ended.
+  while (left.size) {
+    let next = null;
+    for (const i of left) if (next === null || table[here][i] < table[here][next]) next = i;
+    order.push(next);
+    left.delete(next);
+    here = next;
+  }
+  return order;
+}
+
+// 2-opt that keeps a reversal only when it shortens the path without missing more
+// windows: the distance change is checked first, so the whole walk is timed only
+// for reversals that could be kept.
+function windowTwoOpt(order, table, windows, opts) {
+  const n = windows.length;
+  const route = [...order];
+  const at = (k) => (k < 0 ? n : k >= route.length ? (opts.end ? n + 1 : null) : route[k]);
+  const d = (a, b) => (a === null || b === null ? 0 : table[a][b]);
+  let current = walk(route, table, windows, opts);
+  let improved = true;
+  let rounds = 0;
+  while (improved && rounds < 50) {
+    improved = false;
+    rounds += 1;
+    for (let i = 0; i < route.length - 1; i += 1) {
+      for (let j = i + 1; j < route.length; j += 1) {
+        const gain = d(at(i - 1), at(j)) + d(at(i), at(j + 1)) - d(at(i - 1), at(i)) - d(at(j), at(j + 1));
+        if (gain >= 0) continue;
+        const trial = [...route.slice(0, i), ...route.slice(i, j + 1).reverse(), ...route.slice(j + 1)];
+        const timed = walk(trial, table, windows, opts);
+        if (timed.late <= current.late) {
+          route.splice(0, route.length, ...trial);
+          current = timed;
+          improved = true;
+        }
+      }
+    }
+  }
+  return route;
+}
+
+// The order of `points` from `from` at second `t` of the day, each with its
+// `windows` ([opens, closes] seconds), for visits of `service` seconds at
+// `speedKmh`: the fewest stops missing their windows, then the shortest path.
+// `late` lists the stops no window is met for, already at the end of `order`.
+export function orderWithWindows(from, points, end, windows, { circuity = 1, t = 0, service = 0, speedKmh = 30 } = {}) {
+  const plain = orderPoints(from, points, end, circuity);
+  if (!windows.some((w) => w && w.length)) return { order: plain, late: [] };
+  const table = metresTable(from, points, end, circuity);
+  const opts = { t, service, speedKmh, end };
+  const tight = windowTwoOpt(windowNeighbour(table, windows, opts), table, windows, opts);
+  let order = better(walk(tight, table, windows, opts), walk(plain, table, windows, opts))
+    ? tight : plain;
+  // A stop that misses its windows goes last; taking it out can only make the
+  // others earlier, but the rounding of each leg may tip one more over: again then.
+  let late = [];
+  for (;;) {
+    const kept = [];
+    const missed = [];
+    let here = points.length;
+    let time = t;
+    for (const i of order) {
+      const begin = serviceStart(time + travelSeconds(table[here][i], speedKmh), windows[i], service);
+      if (begin === null) {
+        missed.push(i);
+      } else {
+        kept.push(i);
+        time = begin + service;
+        here = i;
+      }
+    }
+    late = [...late, ...missed];
+    order = kept;
+    if (!missed.length) break;
+  }
+  // The late ones nearest first from the last visit kept.
+  const last = order.length ? points[order[order.length - 1]] : from;
+  const tail = nearestNeighbour(last, late.map((i) => points[i]), circuity).map((k) => late[k]);
+  return { order: [...order, ...tail], late: tail };
+}
+
 function byMarked(a, b) {
   const time = (s) => (s.state_at ? Date.parse(s.state_at) : 0);
   return time(a) - time(b) || a.sequence - b.sequence;
@@ -155,20 +334,29 @@ export function replanLocal(plan, { position = null, now = 0 } = {}) {
   const placed = remaining.filter((s) => place(s));
   const unplaced = remaining.filter((s) => !place(s));
   const from = origin(plan, position) || (placed.length ? place(placed[0]) : null);
-  const order = from ? orderPoints(from, placed.map(place), plan.end, plan.circuity) : [];
-  let t = Math.max(seconds(plan.starts), now);
-  let prev = from;
+  const start = Math.max(seconds(plan.starts), now);
   const service = plan.service_minutes * 60;
+  const windows = placed.map(windowsOf);
+  const { order } = from
+    ? orderWithWindows(from, placed.map(place), plan.end, windows, {
+      circuity: plan.circuity, t: start, service, speedKmh: plan.speed_kmh })
+    : { order: [] };
+  let t = start;
+  let prev = from;
   const timed = order.map((i) => {
     const stop = placed[i];
     const metres = roadMetres(prev, place(stop), plan.circuity);
     const arrives = t + travelSeconds(metres, plan.speed_kmh);
-    t = arrives + service;
+    // Said of the times as they come out, so a late stop that still fits at the
+    // end of the route is not flagged.
+    const begin = serviceStart(arrives, windows[i], service);
+    t = (begin ?? arrives) + service;
     prev = place(stop);
-    return { ...stop, distance_m: metres, arrives: clock(arrives), leaves: clock(t) };
+    return { ...stop, distance_m: metres, arrives: clock(arrives), leaves: clock(t), late: begin === null };
   });
-  const rest = unplaced.map((s) => ({ ...s, distance_m: 0, arrives: clock(t), leaves: clock(t) }));
-  const stops = [...visited.map((s) => ({ ...s })), ...timed, ...rest]
+  const rest = unplaced.map((s) => ({ ...s, distance_m: 0, arrives: clock(t), leaves: clock(t), late: false }));
+  const done = visited.map(({ late, ...s }) => s);
+  const stops = [...done, ...timed, ...rest]
     .map((s, k) => ({ ...s, sequence: k + 1 }));
   return { ...plan, stops, totals: totals(plan, stops) };
 }
