@@ -87,8 +87,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-# (served per priority, travel seconds, solve seconds, workload spread, members)
-Result = tuple[tuple[int, int, int], int, float, float, int]
+# (served per priority, travel seconds, solve seconds, workload spread, members,
+#  spread among the members with visits)
+Result = tuple[tuple[int, int, int], int, float, float, int, float]
 
 
 def print_comparison(
@@ -106,13 +107,14 @@ def print_comparison(
     stats = "median, mean, max" if ratio_max else "median, mean"
     print(
         f"| method | served (mean) | vs {reference} better/equal/worse | travel ratio, equal "
-        f"served ({stats}) | time p50 | time p95 | spread p50 / max (teams) |"
+        f"served ({stats}) | time p50 | time p95 | spread p50 / max (teams) "
+        "| spread of members with visits p50 / max |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, rows in results.items():
         better = equal = worse = 0
         ratios = []
-        for (sv, tr, _, _, _), (rsv, rtr, _, _, _) in zip(rows, ref, strict=True):
+        for (sv, tr, *_), (rsv, rtr, *_) in zip(rows, ref, strict=True):
             if sv > rsv:
                 better += 1
             elif sv < rsv:
@@ -122,8 +124,9 @@ def print_comparison(
                 ratios.append(tr / rtr if rtr else 1.0)
         times = [r[2] for r in rows]
         spreads = [r[3] for r in rows if r[4] > 1]
+        working = [r[5] for r in rows if r[4] > 1]
         if spread_fallback and not spreads:
-            spreads = [1.0]
+            spreads = working = [1.0]
         ratio_text = "-"
         if ratios:
             ratio_text = f"{statistics.median(ratios):.3f}, {statistics.mean(ratios):.3f}"
@@ -133,7 +136,8 @@ def print_comparison(
             f"| {name} | {statistics.mean(sum(r[0]) for r in rows):.1f} "
             f"| {better}/{equal}/{worse} | {ratio_text} "
             f"| {statistics.median(times):.3f} | {pct(times, 0.95):.3f} "
-            f"| {statistics.median(spreads):.2f} / {max(spreads):.2f} |",
+            f"| {statistics.median(spreads):.2f} / {max(spreads):.2f} "
+            f"| {statistics.median(working):.2f} / {max(working):.2f} |",
             flush=True,
         )
 
@@ -166,7 +170,14 @@ def main() -> None:
                     plan = run(stops, team)
                     elapsed = time.perf_counter() - t
                     results[name].append(
-                        (served(plan), plan.travel_seconds, elapsed, plan.workload_spread, members)
+                        (
+                            served(plan),
+                            plan.travel_seconds,
+                            elapsed,
+                            plan.workload_spread,
+                            members,
+                            plan.working_spread,
+                        )
                     )
         ref = results["vroom-5"]
         print(

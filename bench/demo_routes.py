@@ -158,6 +158,7 @@ def day_plans(sizes: list[int], seeds: int) -> None:
                         elapsed,
                         plan.workload_spread,
                         len(crew),
+                        plan.working_spread,
                     )
                 )
         print(

@@ -72,6 +72,11 @@ EARTH_RADIUS_M = 6_371_008.8
 # the issue's goal is 1.25, the margin leaves room for rounding to whole seconds.
 BALANCE_TRIGGER = 1.2
 BALANCE_CAP = 1.1
+BALANCE_LOOSE_CAP = 1.2
+BALANCE_ROUNDS = 6
+BALANCE_MIN_SECONDS = 0.025
+BALANCE_RESERVE_SHARE = 0.4
+BALANCE_RESERVE_SECONDS = 0.15
 # VROOM's priorities range over 0..100; 100/10/1 is the closest it gets to "each rank
 # outweighs the ones below", which PyVRP's prizes then enforce exactly.
 _VROOM_PRIORITY = (100, 10, 1)
@@ -276,6 +281,14 @@ class DayPlan:
         mean = sum(loads) / len(loads) if loads else 0.0
         return max(loads) / mean if mean > 0 else 1.0
 
+    @property
+    def working_spread(self) -> float:
+        """The same among the members with visits: a day too small, or an area too far
+        from the base, for everyone to be sent out."""
+        loads = [r.workload for r in self.routes if r.visits]
+        mean = sum(loads) / len(loads) if loads else 0.0
+        return max(loads) / mean if mean > 0 else 1.0
+
 
 # --- the solver core, shared by day plans and TSPLIB -------------------------------
 
@@ -466,30 +479,51 @@ def _solve(
         best, stage = first, "empty"
     left = seconds - (time.perf_counter() - t0)
     needs_balance = balance and sum(f.count for f in inst.fleets) > 1
-    polish_share = 0.6 if needs_balance else 1.0
+    # The balance pass needs little time, and only on days that are not full: a fixed
+    # share of a large budget would be lost on the full days that never run it.
+    reserve = min(BALANCE_RESERVE_SHARE * left, BALANCE_RESERVE_SECONDS) if needs_balance else 0.0
     if left > 0.005:
-        polished = _polish(data, first, left * polish_share, seed)
+        polished = _polish(data, first, left - reserve, seed)
         if _cost(polished) < _cost(best):
             best, stage = polished, "pyvrp"
     if not needs_balance:
         return data, best, stage
-    loads = [r.duration() for r in best.routes()]
-    loads += [0] * (sum(f.count for f in inst.fleets) - len(loads))
-    mean = sum(loads) / len(loads)
-    if mean <= 0 or max(loads) <= BALANCE_TRIGGER * mean:
-        return data, best, stage
-    left = seconds - (time.perf_counter() - t0)
-    capped_data = inst.pyvrp_data(max_duration=math.ceil(BALANCE_CAP * mean))
-    start = pyvrp.Solution(
-        capped_data,
-        [pyvrp.Route(capped_data, _clients_of(r), r.vehicle_type()) for r in best.routes()],
-    )
-    capped = _polish(capped_data, start, max(left, 0.05), seed + 1)
-    if capped.is_feasible() and capped.uncollected_prizes() == best.uncollected_prizes():
-        rebuilt = pyvrp.Solution(
+    members = sum(f.count for f in inst.fleets)
+    # Capping every day at 1.1 x the mean can leave a member idle, or shorten the
+    # others' waits, so the mean moves: cap again from the new mean. A cap that
+    # proves too tight (windows force a wait, or a far visit would be dropped) is
+    # loosened once to just under the goal. When even that cannot hold every visit
+    # (an area far from the base: whoever goes spends hours on the road), the day
+    # is shared among one member fewer, down to two, rather than left to one.
+    caps = [BALANCE_CAP, BALANCE_LOOSE_CAP]
+    sharing = members
+    for attempt in range(BALANCE_ROUNDS):
+        loads = [r.duration() for r in best.routes()]
+        sharing = max(sharing, len(loads))
+        loads += [0] * (sharing - len(loads))
+        mean = sum(loads) / len(loads)
+        if mean <= 0 or max(loads) <= BALANCE_TRIGGER * mean:
+            break
+        if not caps:
+            if sharing <= 2:
+                break
+            sharing, caps = sharing - 1, [BALANCE_LOOSE_CAP]
+            continue
+        left = seconds - (time.perf_counter() - t0)
+        capped_data = inst.pyvrp_data(max_duration=math.ceil(caps[0] * mean))
+        start = pyvrp.Solution(
+            capped_data,
+            [pyvrp.Route(capped_data, _clients_of(r), r.vehicle_type()) for r in best.routes()],
+        )
+        share = max(left / (BALANCE_ROUNDS - attempt), BALANCE_MIN_SECONDS)
+        capped = _polish(capped_data, start, share, seed + 1 + attempt)
+        if not capped.is_feasible() or capped.uncollected_prizes() != best.uncollected_prizes():
+            caps.pop(0)
+            continue
+        best = pyvrp.Solution(
             data, [pyvrp.Route(data, _clients_of(r), r.vehicle_type()) for r in capped.routes()]
         )
-        return data, rebuilt, "pyvrp+balance"
+        stage = "pyvrp+balance"
     return data, best, stage
 
 
