@@ -1351,3 +1351,153 @@ class CampaignUnplanned(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}: {self.household_id} ({self.reason})"
+
+
+# --- area statistics ------------------------------------------------------------------
+
+
+class StatLevel(models.TextChoices):
+    COUNTRY = "country", _("Country")
+    PROVINCE = "province", _("Province")
+    DISTRICT = "district", _("District")
+    TAMBON = "tambon", _("Tambon")
+
+
+# The DOPA code of each level; the whole country has one row, "TH".
+STAT_CODE_PATTERNS = {
+    StatLevel.COUNTRY: r"^TH$",
+    StatLevel.PROVINCE: r"^[0-9]{2}$",
+    StatLevel.DISTRICT: r"^[0-9]{4}$",
+    StatLevel.TAMBON: r"^[0-9]{6}$",
+}
+
+AREA_STAT_COUNTS = (
+    "children_in_window",
+    "compulsory_age",
+    "enrolled",
+    "dropped_out",
+    "never_enrolled",
+    "graduated",
+    "in_review",
+    "cases_open",
+    "cases_visited",
+    "cases_found",
+    "cases_resolved",
+    "cases_brought_back",
+    "unreached_households",
+    "unreached_in_zone",
+    "unreached_in_team_area",
+)
+
+
+class AreaStat(models.Model):
+    """An area's counts for an academic year, precomputed for the national map, so
+    that no page counts a million children per request.
+
+    Written only by ``field.services.stats``, which says what each count means.
+    Tambon rows are counted from the rows below them; district and province rows
+    are sums of their tambon rows. A child or case with no tambon is in no tambon,
+    district or province row, only in the country row (``TH``), which therefore
+    holds more than the sum of its provinces when some are unplaced. An area with
+    nothing to count has no row.
+    """
+
+    academic_year = models.PositiveSmallIntegerField(help_text=_("Buddhist era"))
+    level = models.CharField(max_length=8, choices=StatLevel.choices)
+    code = models.CharField(max_length=6)
+    # ChildYear, as the funnel counts it.
+    children_in_window = models.PositiveIntegerField(default=0)
+    compulsory_age = models.PositiveIntegerField(default=0)
+    enrolled = models.PositiveIntegerField(default=0)
+    dropped_out = models.PositiveIntegerField(default=0)
+    never_enrolled = models.PositiveIntegerField(default=0)
+    graduated = models.PositiveIntegerField(default=0)
+    in_review = models.PositiveIntegerField(default=0)
+    # Cases, where each lies (whereabouts, else the registry household).
+    cases_open = models.PositiveIntegerField(default=0)
+    cases_visited = models.PositiveIntegerField(default=0)
+    cases_found = models.PositiveIntegerField(default=0)
+    cases_resolved = models.PositiveIntegerField(default=0)
+    cases_brought_back = models.PositiveIntegerField(default=0)
+    # Households where an open case lies.
+    unreached_households = models.PositiveIntegerField(default=0)
+    unreached_in_zone = models.PositiveIntegerField(default=0)
+    unreached_in_team_area = models.PositiveIntegerField(default=0)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["academic_year", "level", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["academic_year", "level", "code"], name="area_stat_one_per_area_year"
+            ),
+            models.CheckConstraint(
+                condition=Q(level__in=StatLevel.values), name="area_stat_level_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    *(
+                        Q(level=level, code__regex=pattern)
+                        for level, pattern in STAT_CODE_PATTERNS.items()
+                    ),
+                    _connector=Q.OR,
+                ),
+                name="area_stat_code_fits_level",
+            ),
+            models.CheckConstraint(
+                condition=Q(academic_year__gte=2500, academic_year__lte=2700),
+                name="area_stat_year_buddhist_era",
+            ),
+            # Every child in the window has exactly one of the five statuses.
+            models.CheckConstraint(
+                condition=Q(
+                    children_in_window=F("enrolled")
+                    + F("dropped_out")
+                    + F("never_enrolled")
+                    + F("graduated")
+                    + F("in_review")
+                ),
+                name="area_stat_statuses_add_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(compulsory_age__lte=F("children_in_window")),
+                name="area_stat_compulsory_within_window",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    cases_open__gte=F("cases_visited") + F("cases_found") + F("cases_resolved")
+                ),
+                name="area_stat_progress_within_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(unreached_in_zone__lte=F("unreached_households"))
+                & Q(unreached_in_team_area__lte=F("unreached_households")),
+                name="area_stat_households_within_unreached",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.academic_year} {self.level} {self.code}"
+
+
+class AreaStatRun(models.Model):
+    """When an academic year's statistics were last brought up to date as a whole
+    (a full refresh, or a refresh of every tambon changed since the one before):
+    the next ``stats_refresh_changed`` looks for changes from then."""
+
+    academic_year = models.PositiveSmallIntegerField(primary_key=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    full = models.BooleanField()
+    tambons = models.PositiveIntegerField(help_text=_("Tambons recounted"))
+    seconds = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(finished_at__gte=F("started_at")), name="area_stat_run_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.academic_year} {self.started_at:%Y-%m-%d %H:%M}"
