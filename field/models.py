@@ -1387,6 +1387,10 @@ AREA_STAT_COUNTS = (
     "unreached_households",
     "unreached_in_zone",
     "unreached_in_team_area",
+    "age_primary",
+    "far_primary",
+    "age_secondary",
+    "far_secondary",
 )
 
 
@@ -1423,6 +1427,13 @@ class AreaStat(models.Model):
     unreached_households = models.PositiveIntegerField(default=0)
     unreached_in_zone = models.PositiveIntegerField(default=0)
     unreached_in_team_area = models.PositiveIntegerField(default=0)
+    # Access to school: children of primary (6-11) and secondary (12-17) age whose
+    # household has a point, and those of them farther than the settings' distance
+    # from the nearest school teaching their level.
+    age_primary = models.PositiveIntegerField(default=0)
+    far_primary = models.PositiveIntegerField(default=0)
+    age_secondary = models.PositiveIntegerField(default=0)
+    far_secondary = models.PositiveIntegerField(default=0)
     refreshed_at = models.DateTimeField()
 
     class Meta:
@@ -1473,6 +1484,12 @@ class AreaStat(models.Model):
                 condition=Q(unreached_in_zone__lte=F("unreached_households"))
                 & Q(unreached_in_team_area__lte=F("unreached_households")),
                 name="area_stat_households_within_unreached",
+            ),
+            models.CheckConstraint(
+                condition=Q(far_primary__lte=F("age_primary"))
+                & Q(far_secondary__lte=F("age_secondary"))
+                & Q(children_in_window__gte=F("age_primary") + F("age_secondary")),
+                name="area_stat_far_within_age",
             ),
         ]
 

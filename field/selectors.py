@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.gis.db.models.functions import Envelope
 from django.contrib.postgres.aggregates import ArrayAgg
@@ -55,7 +56,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.functions import Coalesce, Substr
+from django.db.models.functions import Coalesce, Floor, Substr
 from django.http import Http404
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -92,6 +93,9 @@ THAILAND_BBOX = (97.34, 5.61, 105.64, 20.47)
 MAP_FEATURE_LIMIT = 20_000
 # Six decimals of a degree are 11 cm: far finer than any household position here.
 MAP_DIGITS = 5
+# Officials see unreached households summed in cells of this many degrees (about
+# 1.1 km at Thai latitudes), never a household's own point.
+OFFICIAL_GRID_DEGREES = 0.01
 
 UNREACHED = (ChildStatus.DROPPED_OUT, ChildStatus.NEVER_ENROLLED)
 _SCOPE_CACHE = "_takhai_area_scope"
@@ -665,6 +669,8 @@ def unreached_households(
     if code != scope.root:
         cases = cases.filter(child__household__subdistrict__code__startswith=code)
     point = F("child__household__point")
+    if scope.role == Role.OFFICIAL:
+        return _unreached_cells(cases, year=year, limit=limit)
     rows = (
         cases.annotate(
             lon=Func(point, function="ST_X", output_field=FloatField()),
@@ -689,6 +695,43 @@ def unreached_households(
         }
         for row in rows
     ]
+    return HouseholdPoints(features=features[:limit], year=year, truncated=len(features) > limit)
+
+
+def _unreached_cells(cases: QuerySet[Case], *, year: int, limit: int) -> HouseholdPoints:
+    """The officials' form of the map: children with an open case summed per grid
+    cell and kind. A cell under k children (``TAKHAI_SUPPRESS_K``) says only that it
+    is under k: too few to stay anonymous."""
+    point = F("child__household__point")
+    size = OFFICIAL_GRID_DEGREES
+    rows = (
+        cases.annotate(
+            ix=Floor(Func(point, function="ST_X", output_field=FloatField()) / size),
+            iy=Floor(Func(point, function="ST_Y", output_field=FloatField()) / size),
+        )
+        .values("ix", "iy", "kind")
+        .annotate(children=Count("pk"))
+        .order_by("ix", "iy", "kind")[: limit + 1]
+    )
+    k = settings.SUPPRESS_K
+    features = []
+    for row in rows:
+        x, y = round(row["ix"] * size, 6), round(row["iy"] * size, 6)
+        ring = [[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[round(a, 6), round(b, 6)] for a, b in ring]],
+                },
+                "properties": {
+                    "kind": row["kind"],
+                    "children": row["children"] if row["children"] >= k else None,
+                    "under": k,
+                },
+            }
+        )
     return HouseholdPoints(features=features[:limit], year=year, truncated=len(features) > limit)
 
 

@@ -192,11 +192,20 @@ IMPORT_PARALLEL_BYTES = env_int("TAKHAI_IMPORT_PARALLEL_BYTES", 20 * 1024 * 1024
 # The target age window of find_unreached (EEF's 3-18) and its compulsory band.
 TARGET_MIN_AGE = env_int("TAKHAI_TARGET_MIN_AGE", 3)
 TARGET_MAX_AGE = env_int("TAKHAI_TARGET_MAX_AGE", 18)
+# Published counts of children, cases and homes below this are withheld (the gap
+# map): a tambon's 1 or 2 points at a household the neighbours know.
+SUPPRESS_K = env_int("TAKHAI_SUPPRESS_K", 5)
 COMPULSORY_AGES = (6, 15)
 # Households a volunteer follows unless the list gives a capacity, and how far from
 # home a district sends them unless its coordinator sets another limit.
 VOLUNTEER_DEFAULT_CAPACITY = env_int("TAKHAI_VOLUNTEER_CAPACITY", 20)
 ZONE_MAX_DISTANCE_M = env_int("TAKHAI_ZONE_MAX_DISTANCE_M", 3000)
+# The officials' map's access to school: a child living farther than this, on the
+# ground, from the nearest school teaching their level. After changing either,
+# refresh the statistics in full (refresh_stats --full): an incremental refresh
+# recounts changed tambons only and would mix the two distances.
+SCHOOL_DISTANCE_PRIMARY_M = env_int("TAKHAI_SCHOOL_DISTANCE_PRIMARY_M", 3000)
+SCHOOL_DISTANCE_SECONDARY_M = env_int("TAKHAI_SCHOOL_DISTANCE_SECONDARY_M", 5000)
 # Home-visit routes: road distance over straight distance (project/env.py has no float
 # reader, hence the conversion here), and how long a visited case may wait for its
 # next visit before a day plan puts it before the routine ones.

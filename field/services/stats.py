@@ -28,6 +28,19 @@ What is counted, for an academic year Y:
     "resolved", which also takes non-formal and vocational education, deaths and
     duplicates; and it survives the case's closing, which follows when the next
     register shows the child enrolled.
+- **Access to school** (ChildYear of Y at the registry household, every status):
+  ``age_primary``, children aged 6-11 (age at the start of Y), and ``far_primary``,
+  those of them living farther than ``settings.SCHOOL_DISTANCE_PRIMARY_M`` from the
+  nearest school teaching primary; ``age_secondary``, children aged 12-17, and
+  ``far_secondary``, those farther than ``settings.SCHOOL_DISTANCE_SECONDARY_M``
+  from the nearest school teaching their stage: lower secondary for 12-14, upper
+  secondary or vocational for 15-17. Children of 3-5 (pre-primary: not compulsory,
+  and nearly every primary school has a pre-primary class) and of 18 are left out.
+  So are children whose household has no point (its place is not known well
+  enough to measure a distance) and schools with no point. A level that no located
+  school teaches is infinitely far. Distances are metres on the ground
+  (geography), "farther than" is strictly more: the shortest of the distances to
+  the few schools of the level nearest by degrees (``_CANDIDATES``).
 - **Households** where an open case of the year lies: ``unreached_households``;
   ``unreached_in_zone``, those in a volunteer's zone now (a ZoneAssignment not
   ended); ``unreached_in_team_area``, those a team holds now: a current whole-tambon
@@ -55,9 +68,13 @@ already:
   ``ended_at`` (the household's tambon).
 
 ChildYear rows carry no timestamp: ``find_unreached`` rewrites a year whole, and a
-registry import may move households and children. So ``stats_refresh_changed``
-runs a full refresh when there was a reconciliation or an import since its last
-run, or when there was no run yet. Redrawing a tambon's village clusters
+registry import may move households and children. Schools carry none either, and a
+school import moves the distances of every tambon near a school it adds, moves or
+drops. So ``stats_refresh_changed`` runs a full refresh when there was a
+reconciliation or an import of any kind (schools included) since its last run, or
+when there was no run yet. A household's point corrected by a visit moves its
+case's ``updated_at``, so its tambon is recounted. Changing the distance settings
+needs a full refresh. Redrawing a tambon's village clusters
 (``geo.services.clusters_replace``) leaves no timestamp either: refresh in full
 after it. The unplaced (no tambon) counts of the country row are recounted on
 every run, since no tambon code names them.
@@ -76,6 +93,7 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -88,6 +106,7 @@ from field.models import (
     ImportRun,
     Reconciliation,
     Resolution,
+    SchoolLevel,
     StatLevel,
 )
 from field.services.reconcile import reference_date
@@ -103,6 +122,39 @@ _PARENT_LEVELS: Final = ((StatLevel.DISTRICT, 4), (StatLevel.PROVINCE, 2))
 _COLUMNS: Final = ", ".join(AREA_STAT_COUNTS)
 # Every other count is a part of one of these three.
 _NOT_EMPTY: Final = "(children_in_window + cases_open + cases_brought_back) > 0"
+
+
+@dataclass(frozen=True)
+class _Band:
+    """Ages (at the start of the year, inclusive) and the schools that teach them."""
+
+    name: str
+    youngest: int
+    oldest: int
+    levels: tuple[SchoolLevel, ...]
+    secondary: bool
+
+
+_BANDS: Final = (
+    _Band("primary", 6, 11, (SchoolLevel.PRIMARY,), secondary=False),
+    _Band("lower_secondary", 12, 14, (SchoolLevel.LOWER_SECONDARY,), secondary=True),
+    _Band(
+        "upper_secondary",
+        15,
+        17,
+        (SchoolLevel.UPPER_SECONDARY, SchoolLevel.VOCATIONAL),
+        secondary=True,
+    ),
+)
+# The nearest schools by degrees (the index's order) that are measured on the
+# ground. A longitude degree is shorter than a latitude degree in Thailand (by 3% at
+# 15 N, 7% at 20 N), so the nearest by degrees may not be the nearest by metres;
+# but every school ranked before the nearest by metres lies within 3-7% beyond it.
+# Missing it would take eight schools of the level in that thin ring, and would
+# then make the distance a few per cent too long: a count changes only if the
+# limit falls inside that ring too. Ranking by metres in the index would need a
+# second, geography index on the schools.
+_CANDIDATES: Final = 8
 
 
 @dataclass(frozen=True)
@@ -131,6 +183,12 @@ def _year_start(academic_year: int) -> dt.datetime:
 # The SQL below is put together from column names and fixed fragments of this
 # module only; every value goes in as a parameter (hence the S608 exemptions).
 
+_BAND_ROWS: Final = ", ".join(
+    f"(%(band{i})s, %(youngest{i})s, %(oldest{i})s, %(levels{i})s::varchar[], "
+    f"%(metres{i})s, %(secondary{i})s)"
+    for i in range(len(_BANDS))
+)
+
 
 def _aggregate_sql(subset: bool) -> str:
     """One row per tambon code ('' for no tambon) into the temporary table
@@ -157,6 +215,45 @@ def _aggregate_sql(subset: bool) -> str:
             JOIN field_household h ON h.id = c.household_id
             WHERE y.academic_year = %(year)s {child_filter}
             GROUP BY 1
+        ),
+        bands (band, youngest, oldest, levels, metres, secondary) AS (
+            VALUES {_BAND_ROWS}
+        ),
+        -- Children of one band at one point counted together: most households of
+        -- a registry are placed at their village's point, so this measures a few
+        -- thousand points, not a hundred thousand households.
+        placed AS (
+            SELECT COALESCE(h.subdistrict_id, '') AS code, h.point, b.band,
+                count(*) AS children
+            FROM field_childyear y
+            JOIN field_child c ON c.id = y.child_id
+            JOIN field_household h ON h.id = c.household_id
+            JOIN bands b ON y.age BETWEEN b.youngest AND b.oldest
+            WHERE y.academic_year = %(year)s AND h.point IS NOT NULL {child_filter}
+            GROUP BY 1, 2, 3
+        ),
+        -- No located school of the level at all (a NULL minimum) is far.
+        measured AS (
+            SELECT p.code, p.children, b.secondary, COALESCE((
+                SELECT min(ST_Distance(n.point::geography, p.point::geography))
+                FROM (
+                    SELECT s.point FROM field_school s
+                    WHERE s.point IS NOT NULL AND s.levels && b.levels
+                    ORDER BY s.point <-> p.point
+                    LIMIT %(candidates)s
+                ) AS n
+            ) > b.metres, true) AS far
+            FROM placed p
+            JOIN bands b USING (band)
+        ),
+        access AS (
+            SELECT code,
+                sum(children) FILTER (WHERE NOT secondary) AS age_primary,
+                sum(children) FILTER (WHERE NOT secondary AND far) AS far_primary,
+                sum(children) FILTER (WHERE secondary) AS age_secondary,
+                sum(children) FILTER (WHERE secondary AND far) AS far_secondary
+            FROM measured
+            GROUP BY code
         ),
         cases AS (
             SELECT k.id, k.status, k.progress,
@@ -215,11 +312,28 @@ def _aggregate_sql(subset: bool) -> str:
         LEFT JOIN children USING (code)
         LEFT JOIN case_counts USING (code)
         LEFT JOIN household_counts USING (code)
+        LEFT JOIN access USING (code)
     """  # noqa: S608
 
 
+def _band_parameters() -> dict[str, Any]:
+    primary_m = settings.SCHOOL_DISTANCE_PRIMARY_M
+    secondary_m = settings.SCHOOL_DISTANCE_SECONDARY_M
+    params: dict[str, Any] = {"candidates": _CANDIDATES}
+    for i, band in enumerate(_BANDS):
+        params |= {
+            f"band{i}": band.name,
+            f"youngest{i}": band.youngest,
+            f"oldest{i}": band.oldest,
+            f"levels{i}": [level.value for level in band.levels],
+            f"metres{i}": secondary_m if band.secondary else primary_m,
+            f"secondary{i}": band.secondary,
+        }
+    return params
+
+
 def _parameters(academic_year: int, codes: list[str]) -> dict[str, Any]:
-    return {
+    return _band_parameters() | {
         "year": academic_year,
         "start": _year_start(academic_year),
         "codes": codes,

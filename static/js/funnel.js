@@ -5,6 +5,8 @@
  * solid for a GPS fix taken in the field, thinner for coordinates the registry
  * gave, dashed for a village's point, dotted and faint for somewhere in the tambon.
  * A household that could not be placed has no point; the table counts it.
+ * Officials get no points: the server sends grid cells with the number of
+ * children in each, and "<k" where there are too few to show.
  *
  * The areas one level down are drawn for orientation; a tap on one that the user
  * may open goes down to it, like the links in the table.
@@ -106,6 +108,24 @@
     return marker;
   }
 
+  function cellStyle(feature) {
+    const p = feature.properties;
+    const colour = KIND_COLOURS[p.kind] || "#333";
+    return {
+      color: colour, weight: 1, fillColor: colour,
+      // A withheld cell is drawn faint: something is there, too few to count.
+      fillOpacity: p.children === null ? 0.15 : Math.min(0.8, 0.25 + 0.05 * p.children),
+      className: "household-cell household-" + p.kind,
+    };
+  }
+
+  function cellTooltip(feature, layer) {
+    const p = feature.properties;
+    const count = p.children === null ? "<" + p.under : String(p.children);
+    layer.bindTooltip(textElement("span",
+      (data.kinds[p.kind] || p.kind) + " · " + count + " " + data.strings.children), { sticky: true });
+  }
+
   function drawHouseholds() {
     setStatus(data.strings.loading);
     fetch(data.households, { headers: { Accept: "application/geo+json" } })
@@ -118,8 +138,14 @@
           disableClusteringAtZoom: 15,
           chunkedLoading: true,
         });
-        clusters.addLayer(L.geoJSON(collection, { pointToLayer: householdMarker }));
-        clusters.addTo(map);
+        const cells = collection.features.filter((f) => f.geometry.type === "Polygon");
+        if (cells.length) {
+          // An official's map: children summed per grid cell, never a house.
+          L.geoJSON(cells, { style: cellStyle, onEachFeature: cellTooltip }).addTo(map);
+        } else {
+          clusters.addLayer(L.geoJSON(collection, { pointToLayer: householdMarker }));
+          clusters.addTo(map);
+        }
         if (collection.truncated) setStatus(data.strings.truncated);
         else if (!collection.features.length) setStatus(data.strings.none);
         else setStatus("");

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
@@ -367,7 +369,11 @@ def test_without_a_reconciliation_the_funnel_is_empty(coordinator: User) -> None
 
 
 def test_the_map_has_one_point_per_household_and_kind_and_no_personal_data(
-    official: User, tambons: tuple[Subdistrict, Subdistrict], elsewhere: Subdistrict
+    coordinator: User,
+    official: User,
+    tambons: tuple[Subdistrict, Subdistrict],
+    elsewhere: Subdistrict,
+    settings: Any,
 ) -> None:
     make(ReconciliationFactory)
     home = make(HouseholdFactory, subdistrict=tambons[0], precision=Precision.VILLAGE)
@@ -392,7 +398,7 @@ def test_the_map_has_one_point_per_household_and_kind_and_no_personal_data(
     make(ChildYearFactory, child=far)
     make(CaseFactory, child=far)
 
-    points = unreached_households(user=official, area_code=None, year=None)
+    points = unreached_households(user=coordinator, area_code=None, year=None)
 
     assert points.year == TEST_ACADEMIC_YEAR and not points.truncated
     summary = sorted(
@@ -405,6 +411,15 @@ def test_the_map_has_one_point_per_household_and_kind_and_no_personal_data(
         lon, lat = feature["geometry"]["coordinates"]
         assert home.point is not None
         assert (lon, lat) == pytest.approx((home.point.x, home.point.y), abs=1e-5)
+
+    # An official gets the same children summed in a grid cell, a number only from k.
+    settings.SUPPRESS_K = 2
+    cells = unreached_households(user=official, area_code=None, year=None)
+    summary = sorted((f["properties"]["kind"], f["properties"]["children"]) for f in cells.features)
+    assert summary == [("dropped_out", None), ("never_enrolled", 2)]
+    for feature in cells.features:
+        assert feature["geometry"]["type"] == "Polygon"
+        assert set(feature["properties"]) == {"kind", "children", "under"}
 
 
 def test_the_map_is_cut_at_its_limit_and_says_so(

@@ -37,6 +37,7 @@ from factories import (
 )
 
 from field.models import (
+    Household,
     ImportKind,
     ImportRun,
     ImportStatus,
@@ -344,11 +345,12 @@ def test_the_funnel_page_shows_the_counts_in_thai(
     assert 'action="/funnel/reconcile/"' in html
 
 
-def test_officials_see_counts_and_points_but_no_personal_data(
-    official: User, persona_districts: Districts
+def test_officials_see_counts_and_grid_cells_but_no_household(
+    official: User, coordinator: User, persona_districts: Districts
 ) -> None:
     make(ReconciliationFactory)
-    _unreached(_tambon(persona_districts), 4)
+    tambon = _tambon(persona_districts)
+    _unreached(tambon, 4)
     client = _client(official)
     page = client.get(reverse("field-funnel")).content.decode()
     assert "เด็กหญิงลับ" not in page
@@ -356,12 +358,26 @@ def test_officials_see_counts_and_points_but_no_personal_data(
     response = client.get(reverse("field-funnel-households"))
     assert response["Content-Type"] == "application/geo+json"
     collection = json.loads(response.content)
-    assert len(collection["features"]) == 4
     assert collection["truncated"] is False and collection["limit"] == 20_000
-    for feature in collection["features"]:
-        assert set(feature["properties"]) == {"kind", "precision", "children"}
+    # Four children in one cell: fewer than k = 5, so the cell shows no number.
+    assert [f["properties"] for f in collection["features"]] == [
+        {"kind": "never_enrolled", "children": None, "under": 5}
+    ]
     body = response.content.decode()
     assert "เด็กหญิงลับ" not in body and "/1" not in body  # no names, no house numbers
+    assert '"Point"' not in body
+    ring = collection["features"][0]["geometry"]["coordinates"][0]
+    household = Household.objects.filter(subdistrict=tambon).first()
+    assert household is not None and household.point is not None
+    assert ring[0][0] <= household.point.x < ring[2][0]
+    assert ring[0][1] <= household.point.y < ring[2][1]
+    assert ring[2][0] - ring[0][0] == pytest.approx(0.01)
+    _unreached(tambon, 2)
+    collection = json.loads(client.get(reverse("field-funnel-households")).content)
+    assert [f["properties"]["children"] for f in collection["features"]] == [6]
+    # A coordinator, who visits them, still sees each household.
+    points = json.loads(_client(coordinator).get(reverse("field-funnel-households")).content)
+    assert {f["geometry"]["type"] for f in points["features"]} == {"Point"}
     assert (
         client.post(reverse("field-funnel-reconcile"), {"academic_year": 2568}).status_code == 403
     )

@@ -23,6 +23,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 from factories import (
     CaseFactory,
@@ -32,6 +33,7 @@ from factories import (
     HouseholdFactory,
     ImportRunFactory,
     ProvinceFactory,
+    SchoolFactory,
     SubdistrictFactory,
     TeamFactory,
     UserFactory,
@@ -49,14 +51,18 @@ from field.models import (
     ChildStatus,
     CloseReason,
     Household,
+    ImportKind,
     ImportRun,
     Precision,
     Resolution,
+    School,
+    SchoolLevel,
     SearchOutcome,
     StatLevel,
     Team,
 )
 from field.services.cases import visit_record
+from field.services.schools import schools_upsert
 from field.services.stats import (
     stats_changed_tambons,
     stats_refresh,
@@ -233,6 +239,7 @@ def _rows(year: int = YEAR) -> dict[tuple[str, str], dict[str, int]]:
 def test_full_refresh_counts_every_level(world: StatWorld) -> None:
     result = stats_refresh(academic_year=YEAR)
 
+    # This world has no school: every child of 6-17 with a placed household is far.
     t1 = _counts(
         children_in_window=4,
         compulsory_age=3,
@@ -245,6 +252,10 @@ def test_full_refresh_counts_every_level(world: StatWorld) -> None:
         unreached_households=1,
         unreached_in_zone=1,
         unreached_in_team_area=1,
+        age_primary=2,
+        far_primary=2,
+        age_secondary=2,
+        far_secondary=2,
     )
     t2 = _counts(
         children_in_window=3,
@@ -258,8 +269,19 @@ def test_full_refresh_counts_every_level(world: StatWorld) -> None:
         cases_brought_back=1,
         unreached_households=2,
         unreached_in_team_area=1,
+        age_primary=1,
+        far_primary=1,
+        age_secondary=1,
+        far_secondary=1,
     )
-    t3 = _counts(children_in_window=1, graduated=1, cases_open=1, unreached_households=1)
+    t3 = _counts(
+        children_in_window=1,
+        graduated=1,
+        cases_open=1,
+        unreached_households=1,
+        age_secondary=1,
+        far_secondary=1,
+    )
     t4 = _counts(cases_open=1, unreached_households=1)
     d1 = _counts(
         children_in_window=7,
@@ -276,8 +298,19 @@ def test_full_refresh_counts_every_level(world: StatWorld) -> None:
         unreached_households=3,
         unreached_in_zone=1,
         unreached_in_team_area=2,
+        age_primary=3,
+        far_primary=3,
+        age_secondary=3,
+        far_secondary=3,
     )
-    d2 = _counts(children_in_window=1, graduated=1, cases_open=2, unreached_households=2)
+    d2 = _counts(
+        children_in_window=1,
+        graduated=1,
+        cases_open=2,
+        unreached_households=2,
+        age_secondary=1,
+        far_secondary=1,
+    )
     province = {name: d1[name] + d2[name] for name in AREA_STAT_COUNTS}
     unplaced = _counts(
         children_in_window=1,
@@ -493,3 +526,218 @@ def test_command_prints_json(world: StatWorld) -> None:
     call_command("refresh_stats", "--academic-year", str(YEAR), stdout=out)
     assert "changed tambons only" in out.getvalue()
     assert " s" in out.getvalue()
+
+
+# --- access to school ----------------------------------------------------------------
+#
+# Households at 15 N, schools placed at known distances on the ground with PostGIS's
+# own geodesic (ST_Project), so each count is known by hand:
+#
+# - tambon ``ta`` (district ``da``), household ``near`` at 15 N 100.5 E: children of
+#   8, 13 and 16, and of 4 and 18 (out of the indicator). A primary school 2.9 km
+#   north; a lower-secondary school 4.9 km east; a vocational school 5.1 km south.
+#   And household ``unplaced`` (no point) with a child of 9.
+# - tambon ``tb`` (district ``db``), household ``far`` 20 km north of ``near``: a
+#   child of 10 (with an open case). A primary school 3.1 km west, and a lower-
+#   secondary one 1 km away, which does not teach a primary child.
+
+ACCESS_KEYS = ("age_primary", "far_primary", "age_secondary", "far_secondary")
+
+
+def _project(origin: Point, metres: float, azimuth_degrees: float) -> Point:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Project(ST_GeomFromEWKT(%s)::geography, "
+            "%s, radians(%s))::geometry AS p) AS projected",
+            [origin.ewkt, metres, azimuth_degrees],
+        )
+        x, y = cursor.fetchone()
+    return Point(x, y, srid=4326)
+
+
+def _metres(a: Point, b: Point) -> float:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ST_Distance(ST_GeomFromEWKT(%s)::geography, ST_GeomFromEWKT(%s)::geography)",
+            [a.ewkt, b.ewkt],
+        )
+        (metres,) = cursor.fetchone()
+    return float(metres)
+
+
+def _school(point: Point | None, *levels: SchoolLevel) -> School:
+    return make(SchoolFactory, point=point, levels=list(levels))
+
+
+def _access(year: int = YEAR) -> dict[tuple[str, str], tuple[int, ...]]:
+    return {key: tuple(row[name] for name in ACCESS_KEYS) for key, row in _rows(year).items()}
+
+
+@dataclass
+class AccessWorld:
+    ta: Subdistrict
+    tb: Subdistrict
+    near: Household
+    far: Household
+    far_case: Case
+    member: User
+
+
+@pytest.fixture
+def access_world(db: None) -> AccessWorld:
+    ago = timezone.now() - LONG_AGO
+    run = make(ImportRunFactory, started_at=ago, finished_at=ago)
+    province = make(ProvinceFactory)
+    ta = make(SubdistrictFactory, district=make(DistrictFactory, province=province))
+    tb = make(SubdistrictFactory, district=make(DistrictFactory, province=province))
+    home = Point(100.5, 15.0, srid=4326)
+    near = make(HouseholdFactory, subdistrict=ta, point=home)
+    far_home = _project(home, 20_000, 0)
+    far = make(HouseholdFactory, subdistrict=tb, point=far_home)
+    unplaced = make(HouseholdFactory, subdistrict=ta, precision=Precision.UNRESOLVED)
+    for age in (8, 13, 16, 4, 18):
+        _child(near, run, ChildStatus.ENROLLED, age)
+    _child(unplaced, run, ChildStatus.NEVER_ENROLLED, 9)
+    far_case = make(CaseFactory, child=_child(far, run, ChildStatus.NEVER_ENROLLED, 10))
+    Case.objects.update(updated_at=ago)
+
+    _school(_project(home, 2_900, 0), SchoolLevel.PREPRIMARY, SchoolLevel.PRIMARY)
+    _school(_project(home, 4_900, 90), SchoolLevel.LOWER_SECONDARY)
+    _school(_project(home, 5_100, 180), SchoolLevel.VOCATIONAL)
+    _school(_project(far_home, 3_100, 270), SchoolLevel.PRIMARY)
+    _school(_project(far_home, 1_000, 90), SchoolLevel.LOWER_SECONDARY)
+    # Not located: in no distance.
+    _school(None, SchoolLevel.PRIMARY, SchoolLevel.UPPER_SECONDARY)
+    return AccessWorld(
+        ta=ta, tb=tb, near=near, far=far, far_case=far_case, member=make(UserFactory)
+    )
+
+
+def _expected_access(
+    ta: tuple[int, int, int, int], tb: tuple[int, int, int, int], w: AccessWorld
+) -> dict[tuple[str, str], tuple[int, ...]]:
+    province = tuple(a + b for a, b in zip(ta, tb, strict=True))
+    return {
+        (StatLevel.TAMBON, w.ta.code): ta,
+        (StatLevel.TAMBON, w.tb.code): tb,
+        (StatLevel.DISTRICT, w.ta.district_id): ta,
+        (StatLevel.DISTRICT, w.tb.district_id): tb,
+        (StatLevel.PROVINCE, w.ta.code[:2]): province,
+        (StatLevel.COUNTRY, "TH"): province,
+    }
+
+
+def test_access_counts_children_beyond_the_distance_of_their_level(
+    access_world: AccessWorld,
+) -> None:
+    w = access_world
+    stats_refresh(academic_year=YEAR)
+    # ta: the child of 8 is 2.9 km from primary (near); the child of 13 4.9 km from
+    # lower secondary (near); the child of 16 5.1 km from vocational (far). The
+    # unplaced child of 9, and the children of 4 and 18, are in no count.
+    # tb: the child of 10 is 3.1 km from primary (far), 1 km from a school that
+    # teaches lower secondary only.
+    assert _access() == _expected_access((1, 0, 2, 1), (1, 1, 0, 0), w)
+    assert _rows()[(StatLevel.TAMBON, w.ta.code)]["children_in_window"] == 6
+
+
+def test_access_distances_come_from_the_settings(access_world: AccessWorld, settings: Any) -> None:
+    settings.SCHOOL_DISTANCE_PRIMARY_M = 2_800
+    settings.SCHOOL_DISTANCE_SECONDARY_M = 5_200
+    stats_refresh(academic_year=YEAR)
+    assert _access() == _expected_access((1, 1, 2, 0), (1, 1, 0, 0), access_world)
+
+    settings.SCHOOL_DISTANCE_PRIMARY_M = 3_200
+    settings.SCHOOL_DISTANCE_SECONDARY_M = 4_800
+    stats_refresh(academic_year=YEAR)
+    assert _access() == _expected_access((1, 0, 2, 2), (1, 0, 0, 0), access_world)
+
+
+def test_a_level_no_located_school_teaches_is_far(access_world: AccessWorld) -> None:
+    School.objects.filter(levels__overlap=[SchoolLevel.VOCATIONAL]).delete()
+    School.objects.filter(levels__overlap=[SchoolLevel.LOWER_SECONDARY]).update(
+        levels=[SchoolLevel.UPPER_SECONDARY], point=None
+    )
+    stats_refresh(academic_year=YEAR)
+    assert _access() == _expected_access((1, 0, 2, 2), (1, 1, 0, 0), access_world)
+
+
+def test_access_measures_metres_not_degrees(db: None) -> None:
+    """At 15 N a degree of longitude is 3% shorter than one of latitude: a school
+    3,050 m north is nearer in degrees than one 2,985 m east, yet farther on the
+    ground. Taking the nearest by degrees would call the child 3.05 km away, far."""
+    run = make(ImportRunFactory)
+    home = Point(101.0, 15.0, srid=4326)
+    household = make(HouseholdFactory, subdistrict=make(SubdistrictFactory), point=home)
+    _child(household, run, ChildStatus.ENROLLED, 9)
+    north = _project(home, 3_050, 0)
+    east = _project(home, 2_985, 90)
+    assert home.distance(north) < home.distance(east)
+    assert _metres(home, north) > 3_000 > _metres(home, east)
+    # The nearer by degrees first: a refresh that stopped at it would see it alone.
+    _school(north, SchoolLevel.PRIMARY)
+    _school(east, SchoolLevel.PRIMARY)
+
+    stats_refresh(academic_year=YEAR)
+    country = _rows()[(StatLevel.COUNTRY, "TH")]
+    assert (country["age_primary"], country["far_primary"]) == (1, 0)
+
+    School.objects.filter(point=east).delete()
+    stats_refresh(academic_year=YEAR)
+    assert _rows()[(StatLevel.COUNTRY, "TH")]["far_primary"] == 1
+
+
+def test_incremental_after_a_household_located_matches_a_full_refresh(
+    access_world: AccessWorld,
+) -> None:
+    w = access_world
+    stats_refresh(academic_year=YEAR)
+    # The house is found 1 km from the primary school that was 3.1 km away.
+    school = School.objects.get(levels=[SchoolLevel.PRIMARY], point__isnull=False)
+    assert school.point is not None
+    visit_record(
+        case=w.far_case,
+        by=w.member,
+        at=timezone.now(),
+        point=_project(school.point, 1_000, 0),
+        outcome=SearchOutcome.FOUND_AT_ADDRESS,
+        house_here=True,
+    )
+    incremental = stats_refresh_changed(academic_year=YEAR)
+    after_incremental = _rows()
+    stats_refresh(academic_year=YEAR)
+    assert not incremental.full
+    assert incremental.tambons_recounted == 1
+    assert after_incremental == _rows()
+    assert _access() == _expected_access((1, 0, 2, 1), (1, 0, 0, 0), w)
+
+
+def test_refresh_of_chosen_tambons_counts_access_as_a_full_one(
+    access_world: AccessWorld,
+) -> None:
+    stats_refresh(academic_year=YEAR)
+    full = _rows()
+    AreaStat.objects.all().delete()
+    stats_refresh(academic_year=YEAR, tambons=[access_world.ta.code, access_world.tb.code])
+    assert _rows() == full
+
+
+def test_a_schools_import_since_the_last_run_makes_it_full(access_world: AccessWorld) -> None:
+    w = access_world
+    stats_refresh_changed(academic_year=YEAR)
+    assert w.far.point is not None
+    schools_upsert(
+        schools=[
+            School(
+                code="1099999999",
+                name="โรงเรียนใหม่",
+                affiliation="obec",
+                levels=[SchoolLevel.PRIMARY],
+                point=_project(w.far.point, 500, 180),
+            )
+        ]
+    )
+    make(ImportRunFactory, kind=ImportKind.SCHOOLS, file_name="schools.csv")
+    result = stats_refresh_changed(academic_year=YEAR)
+    assert result.full
+    assert _access() == _expected_access((1, 0, 2, 1), (1, 0, 0, 0), w)
