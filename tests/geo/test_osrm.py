@@ -3,15 +3,13 @@ precomputed travel matrix."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
+from fake_http import Answer, serving
 
 from geo import osrm
 from geo.algorithms.routing import (
@@ -42,61 +40,36 @@ class Fake:
 def fake() -> Iterator[Fake]:
     state = Fake(url="")
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
+    def answer(path: str) -> Answer:
+        state.requests.append(path)
+        parsed = urlsplit(path)
+        coords = [
+            tuple(float(v) for v in c.split(",")) for c in parsed.path.split("/", 4)[4].split(";")
+        ]
+        query = parse_qs(parsed.query)
+        sources = [int(i) for i in query["sources"][0].split(";")] if "sources" in query else None
+        dests = (
+            [int(i) for i in query["destinations"][0].split(";")]
+            if "destinations" in query
+            else None
+        )
+        rows = sources if sources is not None else list(range(len(coords)))
+        cols = dests if dests is not None else list(range(len(coords)))
+        if state.mode == "error":
+            return 400, {"code": "TooBig", "message": "Too many table coordinates"}
+        if state.mode == "garbage":
+            return 200, b"<html>proxy error</html>"
+        distances: list[list[float | None]] = [
+            [road_metres(coords[i], coords[j]) for j in cols] for i in rows
+        ]
+        if state.mode == "null" and len(cols) > 1:
+            distances[0][1] = None
+        durations = [[None if d is None else d / 10.0 for d in row] for row in distances]
+        return 200, {"code": "Ok", "distances": distances, "durations": durations}
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            state.requests.append(self.path)
-            parsed = urlsplit(self.path)
-            coords = [
-                tuple(float(v) for v in c.split(","))
-                for c in parsed.path.split("/", 4)[4].split(";")
-            ]
-            query = parse_qs(parsed.query)
-            sources = (
-                [int(i) for i in query["sources"][0].split(";")] if "sources" in query else None
-            )
-            dests = (
-                [int(i) for i in query["destinations"][0].split(";")]
-                if "destinations" in query
-                else None
-            )
-            rows = sources if sources is not None else list(range(len(coords)))
-            cols = dests if dests is not None else list(range(len(coords)))
-            if state.mode == "error":
-                self._send(400, {"code": "TooBig", "message": "Too many table coordinates"})
-                return
-            if state.mode == "garbage":
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"<html>proxy error</html>")
-                return
-            distances: list[list[float | None]] = [
-                [road_metres(coords[i], coords[j]) for j in cols] for i in rows
-            ]
-            if state.mode == "null" and len(cols) > 1:
-                distances[0][1] = None
-            durations = [[None if d is None else d / 10.0 for d in row] for row in distances]
-            self._send(200, {"code": "Ok", "distances": distances, "durations": durations})
-
-        def _send(self, status: int, body: dict[str, object]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(answer) as url:
+        state.url = url + "/"
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _points(n: int) -> list[Point]:

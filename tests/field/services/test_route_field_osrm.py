@@ -6,12 +6,9 @@ the opposite order to the straight line, so the order shows which source was use
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +18,7 @@ from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
 from django.utils import timezone
 from factories import RoutePlanFactory, RouteStopFactory, make
+from fake_http import Answer, serving
 
 from field.models import RoutePlan, RouteStop, Team
 from field.services.route_field import route_replan
@@ -49,43 +47,25 @@ class FakeOsrm:
 def osrm() -> Iterator[FakeOsrm]:
     fake = FakeOsrm(url="")
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
+    def answer(path: str) -> Answer:
+        fake.requests.append(path)
+        if fake.code != 200:
+            return fake.code, {"code": "InvalidQuery", "message": "broken on purpose"}
+        coords = urlsplit(path).path.split("/", 4)[4].split(";")
+        at = [
+            fake.marks.get((round(float(x), 5), round(float(y), 5)), 100)
+            for x, y in (c.split(",") for c in coords)
+        ]
+        grid = [[float(STEP_M * abs(a - b)) for b in at] for a in at]
+        return 200, {
+            "code": "Ok",
+            "distances": grid,
+            "durations": [[v / 10 for v in row] for row in grid],
+        }
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            fake.requests.append(self.path)
-            body: dict[str, object]
-            if fake.code != 200:
-                body = {"code": "InvalidQuery", "message": "broken on purpose"}
-            else:
-                coords = urlsplit(self.path).path.split("/", 4)[4].split(";")
-                at = [
-                    fake.marks.get((round(float(x), 5), round(float(y), 5)), 100)
-                    for x, y in (c.split(",") for c in coords)
-                ]
-                grid = [[float(STEP_M * abs(a - b)) for b in at] for a in at]
-                body = {
-                    "code": "Ok",
-                    "distances": grid,
-                    "durations": [[v / 10 for v in row] for row in grid],
-                }
-            data = json.dumps(body).encode()
-            self.send_response(fake.code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(answer) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass(frozen=True)
