@@ -4,12 +4,9 @@ server on localhost, and the fall-back to great-circle distances when it fails."
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import math
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +14,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
 from factories import CaseFactory, ChildFactory, HouseholdFactory, SubdistrictFactory, make
+from fake_http import Answer, serving
 
 from field.models import Case, Precision, RoutePlan, Team, TravelMode
 from field.services.routes import route_plan_create
@@ -39,41 +37,20 @@ def osrm_url() -> Iterator[tuple[str, list[str], dict[str, int]]]:
     requests: list[str] = []
     status = {"code": 200}
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
+    def answer(path: str) -> Answer:
+        requests.append(path)
+        if status["code"] != 200:
+            return status["code"], {"code": "InvalidQuery", "message": "broken on purpose"}
+        coords = urlsplit(path).path.split("/", 4)[4].split(";")
+        grid = [[0.0 if i == j else ROAD_M for j in range(len(coords))] for i in range(len(coords))]
+        return 200, {
+            "code": "Ok",
+            "distances": grid,
+            "durations": [[v / 10 for v in row] for row in grid],
+        }
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            requests.append(self.path)
-            body: dict[str, object]
-            if status["code"] != 200:
-                body = {"code": "InvalidQuery", "message": "broken on purpose"}
-            else:
-                coords = urlsplit(self.path).path.split("/", 4)[4].split(";")
-                grid = [
-                    [0.0 if i == j else ROAD_M for j in range(len(coords))]
-                    for i in range(len(coords))
-                ]
-                body = {
-                    "code": "Ok",
-                    "distances": grid,
-                    "durations": [[v / 10 for v in row] for row in grid],
-                }
-            data = json.dumps(body).encode()
-            self.send_response(status["code"])
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", requests, status
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(answer) as url:
+        yield url, requests, status
 
 
 @pytest.fixture
