@@ -1,6 +1,14 @@
 from django.urls import path
 
-from field import campaign_views, route_views, tablet_views, team_views, views, zone_views
+from field import (
+    campaign_views,
+    gap_views,
+    route_views,
+    tablet_views,
+    team_views,
+    views,
+    zone_views,
+)
 
 urlpatterns = [
     path("start/", views.start, name="field-start"),
@@ -11,6 +19,8 @@ urlpatterns = [
     path("funnel/", views.funnel_page, name="field-funnel"),
     path("funnel/households.geojson", views.funnel_households, name="field-funnel-households"),
     path("funnel/reconcile/", views.funnel_reconcile, name="field-funnel-reconcile"),
+    path("gaps/", gap_views.gaps_page, name="field-gaps"),
+    path("gaps/layer.json", gap_views.gap_layer, name="field-gap-layer"),
     path("reviews/", views.reviews, name="field-reviews"),
     path("reviews/<int:pk>/decide/", views.review_decide_view, name="field-review-decide"),
     path("teams/", team_views.teams, name="field-teams"),

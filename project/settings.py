@@ -131,6 +131,7 @@ STATICFILES_DIRS: list[str | tuple[str, str] | Path] = [
     BASE_DIR / "static",
     ("leaflet", str(BASE_DIR / "node_modules" / "leaflet" / "dist")),
     ("markercluster", str(BASE_DIR / "node_modules" / "leaflet.markercluster" / "dist")),
+    ("chartjs", str(BASE_DIR / "node_modules" / "chart.js" / "dist")),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

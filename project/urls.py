@@ -11,4 +11,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/", include("field.api.urls")),
     path("", include("geo.urls")),
     path("", include("field.urls")),
+    path("", include("field.dashboard_urls")),
 ]
