@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geothai
 import pytest
@@ -29,7 +29,18 @@ from django.test import override_settings
 from field.demo import config
 from field.demo.ids import is_valid_national_id
 from field.demo.writers import ENROLMENT_HEADER_EN, ENROLMENT_HEADER_TH, POPULATION_HEADER
-from field.models import Profile, Role, RoutePlan, School, Team, Volunteer
+from field.models import (
+    AreaStat,
+    Case,
+    CaseStatus,
+    ChildYear,
+    Profile,
+    Role,
+    RoutePlan,
+    School,
+    Team,
+    Volunteer,
+)
 from geo.boundaries import import_boundaries
 from geo.models import Subdistrict, Village, VillageCluster
 
@@ -68,6 +79,13 @@ def _db_state() -> dict[str, object]:
         "volunteers": Volunteer.objects.count(),
         "users": sorted(User.objects.values_list("username", flat=True)),
         "profiles": Profile.objects.count(),
+        "area_stats": sorted(
+            AreaStat.objects.filter(academic_year=config.ACADEMIC_YEAR).values_list(
+                "level", "code", "children_in_window", "cases_open", "unreached_in_zone"
+            )
+        ),
+        "children_in_window": ChildYear.objects.filter(academic_year=config.ACADEMIC_YEAR).count(),
+        "open_cases": Case.objects.filter(status=CaseStatus.OPEN).count(),
     }
 
 
@@ -368,6 +386,17 @@ def _digest(directory: Path) -> dict[str, str]:
 
 def test_two_runs_write_identical_files(runs: tuple[Run, Run]) -> None:
     assert _digest(runs[0].directory) == _digest(runs[1].directory)
+
+
+def test_the_officials_counts_are_made_with_the_demo(runs: tuple[Run, Run]) -> None:
+    rows = cast(list[tuple[str, str, int, int, int]], runs[0].counts["area_stats"])
+    stats = {(level, code): rest for level, code, *rest in rows}
+    children, open_cases, in_zone = stats["country", "TH"]
+    assert children == runs[0].counts["children_in_window"]
+    assert open_cases == runs[0].counts["open_cases"]
+    assert children > 0 and open_cases > 0
+    assert in_zone > 0
+    assert {code for level, code in stats if level == "district"} == set(config.DISTRICTS)
 
 
 def test_a_second_run_leaves_the_same_rows(runs: tuple[Run, Run]) -> None:

@@ -25,6 +25,7 @@ from field.demo.writers import write_files
 from field.models import ImportKind, ImportRun, ImportStatus
 from field.services.imports import import_file
 from field.services.reconcile import reconcile
+from field.services.stats import stats_refresh_changed
 from field.services.zones import zones_rebuild
 from field.zone_selectors import load_zones
 from geo.models import District
@@ -106,6 +107,12 @@ class Command(BaseCommand):
                 f"households with open cases in a zone, "
                 f"{len(zones.households) - zoned} beyond reach or beyond capacity"
             )
+        # The officials' map and dashboard read counts made ahead, not the cases.
+        stats = stats_refresh_changed(academic_year=config.ACADEMIC_YEAR)
+        self.stdout.write(
+            f"area statistics {config.ACADEMIC_YEAR}: {stats.rows_written} rows "
+            f"({stats.tambons_recounted} tambons) in {stats.seconds:.1f} s"
+        )
 
     def _report(self, run: ImportRun) -> None:
         if run.status != ImportStatus.DONE:
