@@ -142,3 +142,44 @@ def test_an_administrator_drills_down_the_gap_map_and_switches_indicator(
     _ready(page, "40", "zone_coverage")
     expect(page.locator("#gap-map path[data-area]")).to_have_count(districts.count())
     assert blocked_requests == [] or all("tile" in url for url in blocked_requests)
+
+
+@pytest.fixture
+def khon_kaen_official(live_server: LiveServer) -> User:
+    user = make(UserFactory, username="gap_official")
+    make(ProfileFactory, user=user, role=Role.OFFICIAL, province=Province.objects.get(code="40"))
+    _refresh_made_up_stats()
+    return user
+
+
+def test_an_official_opens_their_province_and_receives_only_areas(
+    live_server: LiveServer,
+    touch_page: Page,
+    shot: Callable[[str], Path],
+    khon_kaen_official: User,
+) -> None:
+    """An official's widest view is their province; everything the page fetches is
+    about areas: codes, names, counts and polygons, never a household or a child."""
+    page = touch_page
+    layers: list[dict[str, object]] = []
+    page.on(
+        "response",
+        lambda r: layers.append(r.json()) if "/gaps/layer.json" in r.url and r.ok else None,
+    )
+    log_in(page, live_server, khon_kaen_official.get_username(), "/gaps/")
+    _ready(page, "40")
+    districts = Subdistrict.objects.filter(code__startswith="40").values("district").distinct()
+    expect(page.locator("#gap-map path[data-area]")).to_have_count(districts.count())
+    expect(page.locator("#gap-trail a")).to_have_count(0)
+    page.locator(f'#gap-map path[data-area="{DISTRICT}"]').dispatch_event("click")
+    _ready(page, DISTRICT)
+    shot("5-official-district")
+    assert layers
+    for layer in layers:
+        features = layer["features"]
+        assert isinstance(features, list)
+        for feature in features:
+            assert feature["geometry"]["type"] in {"Polygon", "MultiPolygon"}
+            assert not {"national_id", "first_name", "household", "point"} & set(
+                feature["properties"]
+            )
