@@ -509,3 +509,36 @@ def layer_json(layer: GapLayer) -> dict[str, Any]:
 
 def indicator_choices() -> Sequence[tuple[str, str]]:
     return [(key, str(indicator.label)) for key, indicator in INDICATORS.items()]
+
+
+@dataclass(frozen=True)
+class IndicatorColumn:
+    """One indicator over a layer's areas, for the exports that carry them all."""
+
+    indicator: Indicator
+    breaks: list[float]
+    values: dict[str, tuple[float | None, bool, int | None]]
+    """Per area code (TOTAL and UNPLACED included): value, withheld, class."""
+
+
+def every_indicator(layer: GapLayer) -> list[IndicatorColumn]:
+    """Every indicator over the areas of ``layer``, from its published counts: the
+    counts are suppressed once whatever the indicator, so this adds no query and
+    withholds nothing the layer shows."""
+    listed = [area.code for area in layer.areas]
+    rows = [*layer.areas, *(a for a in (layer.unplaced, layer.total) if a is not None)]
+    columns = []
+    for indicator in INDICATORS.values():
+        values = {area.code: _rate(area.counts, indicator) for area in rows}
+        bounds = breaks([values[code][0] for code in listed], method=layer.method, classes=CLASSES)
+        columns.append(
+            IndicatorColumn(
+                indicator=indicator,
+                breaks=bounds,
+                values={
+                    code: (value, withheld, class_of(value, bounds) if code in listed else None)
+                    for code, (value, withheld) in values.items()
+                },
+            )
+        )
+    return columns

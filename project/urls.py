@@ -12,4 +12,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("geo.urls")),
     path("", include("field.urls")),
     path("", include("field.dashboard_urls")),
+    path("", include("field.tile_urls")),
+    path("", include("field.export_urls")),
 ]

@@ -302,6 +302,9 @@
         const url = "?" + params;
         if (push) history.pushState({ ...state }, "", url);
         else history.replaceState({ ...state }, "", url);
+        document.querySelectorAll("a[data-export]").forEach(function (link) {
+          link.href = link.dataset.export + url;
+        });
         document.getElementById("gap-title").textContent =
           document.getElementById("gap-title").dataset.prefix + ": " + layer.area.name;
         drawTrail(layer);
