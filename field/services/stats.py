@@ -233,7 +233,9 @@ def _aggregate_sql(subset: bool) -> str:
             GROUP BY 1, 2, 3
         ),
         -- No located school of the level at all (a NULL minimum) is far.
-        measured AS (
+        -- Materialised: two filters read ``far``, and an inlined CTE would measure
+        -- every point twice.
+        measured AS MATERIALIZED (
             SELECT p.code, p.children, b.secondary, COALESCE((
                 SELECT min(ST_Distance(n.point::geography, p.point::geography))
                 FROM (
@@ -373,6 +375,13 @@ def _refresh(academic_year: int, tambons: Collection[str] | None) -> StatsRefres
             + ", ".join(f"{name} integer NOT NULL" for name in AREA_STAT_COUNTS)
             + ") ON COMMIT DROP"
         )
+        if not subset:
+            # A full refresh follows an import or a reconciliation, which rewrote
+            # these tables; planning a million-row count on statistics from before
+            # (autovacuum may not have come by yet) picks nested loops over them.
+            cursor.execute(
+                "ANALYZE field_childyear, field_child, field_household, field_case, field_school"
+            )
         cursor.execute(_aggregate_sql(subset), params)
 
         in_scope = "AND code = ANY(%(codes)s)" if subset else ""
