@@ -50,6 +50,7 @@ from field.selectors import (
     resolve_area,
     user_area,
 )
+from field.team_selectors import lying_in
 from geo.algorithms.suppression import suppress
 from geo.models import Subdistrict
 
@@ -214,20 +215,6 @@ def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
     )
 
 
-def _lying_in(area: AreaRef, to_case: str = "") -> Q:
-    """Cases lying in ``area``: at their whereabouts when reported, else at the
-    registry household (as ``AreaStat`` and ``AreaScope.cases`` place them)."""
-    if not area.code:
-        return Q()
-    return Q(
-        **{f"{to_case}whereabouts__isnull": True},
-        **{f"{to_case}child__household__subdistrict__code__startswith": area.code},
-    ) | Q(
-        **{f"{to_case}whereabouts__isnull": False},
-        **{f"{to_case}whereabouts__subdistrict__code__startswith": area.code},
-    )
-
-
 def _last_register(affiliation: str, to_case: str) -> Q:
     """Cases of children who dropped out of a school of ``affiliation``: whose latest
     register row (any year; the highest id among one year's rows, a tie that only a
@@ -245,7 +232,9 @@ def _last_register(affiliation: str, to_case: str) -> Q:
 def _cases(
     scope: AreaScope, area: AreaRef, kind: str, to_case: str = "", affiliation: str = ""
 ) -> Q:
-    where = scope.cases(to_case) & _lying_in(area, to_case)
+    where = scope.cases(to_case)
+    if area.code:
+        where &= lying_in("subdistrict__code__startswith", area.code, to_case=to_case)
     if kind:
         where &= Q(**{f"{to_case}kind": kind})
     if affiliation:

@@ -25,12 +25,11 @@ from field.dashboard_selectors import (
     chart_json,
     dashboard,
 )
+from field.forms import FunnelQuery
 from field.models import Affiliation, CaseKind
 
 
-class DashboardQuery(forms.Form):
-    area = forms.RegexField(regex=r"^([0-9]{2}|[0-9]{4}|[0-9]{6})$", required=False)
-    year = forms.IntegerField(min_value=2500, max_value=2700, required=False)
+class DashboardQuery(FunnelQuery):
     affiliation = forms.ChoiceField(choices=[("", ""), *Affiliation.choices], required=False)
     kind = forms.ChoiceField(
         choices=[("", ""), *((k.value, k.label) for k in KINDS)], required=False

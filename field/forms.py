@@ -78,7 +78,8 @@ class ImportUploadForm(forms.Form):
 
 
 class FunnelQuery(forms.Form):
-    """The funnel's query string: an area code and an academic year, both optional."""
+    """The funnel's query string: an area code and an academic year, both optional.
+    The gap map's and the dashboard's queries add their own fields to it."""
 
     area = forms.RegexField(regex=r"^([0-9]{2}|[0-9]{4}|[0-9]{6})$", required=False)
     year = forms.IntegerField(min_value=2500, max_value=2700, required=False)

@@ -19,6 +19,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from field.forms import FunnelQuery
 from field.gap_selectors import (
     INDICATORS,
     METHODS,
@@ -30,9 +31,7 @@ from field.gap_selectors import gap_layer as select_gap_layer
 from field.selectors import resolve_area, user_area
 
 
-class GapQuery(forms.Form):
-    area = forms.RegexField(regex=r"^([0-9]{2}|[0-9]{4}|[0-9]{6})$", required=False)
-    year = forms.IntegerField(min_value=2500, max_value=2700, required=False)
+class GapQuery(FunnelQuery):
     indicator = forms.ChoiceField(choices=[(key, key) for key in INDICATORS], required=False)
     method = forms.ChoiceField(choices=[(m, m) for m in METHODS], required=False)
 

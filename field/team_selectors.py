@@ -131,12 +131,13 @@ def _placed(cases: QuerySet[Case]) -> QuerySet[Case]:
     )
 
 
-def lying_in(lookup: str, code: str) -> Q:
+def lying_in(lookup: str, code: str, *, to_case: str = "") -> Q:
     """A filter on cases lying where ``lookup`` (from a household, e.g.
     ``subdistrict_id``) is ``code``: at their whereabouts when the field reported
-    one, else at their child's registry household, as ``_placed``."""
-    return Q(whereabouts__isnull=True, **{f"{HH}{lookup}": code}) | Q(
-        **{f"whereabouts__{lookup}": code}
+    one, else at their child's registry household, as ``_placed``. ``to_case`` is
+    the path to the case from the model filtered (``case__`` from visits)."""
+    return Q(**{f"{to_case}whereabouts__isnull": True, f"{to_case}{HH}{lookup}": code}) | Q(
+        **{f"{to_case}whereabouts__{lookup}": code}
     )
 
 
