@@ -1497,6 +1497,50 @@ class AreaStat(models.Model):
         return f"{self.academic_year} {self.level} {self.code}"
 
 
+class AreaPublication(models.Model):
+    """What the gap map publishes one level below an area (``level``, ``code``, as
+    on ``AreaStat``): each child area's quantities after suppression with ``k``,
+    plus the area's own (``"total"``) and, where some children or cases lie in no
+    child area, the remainder (``"unplaced"``), withheld ones as null.
+
+    Suppression of a district's tambons takes milliseconds, and a map tile over a
+    city touches ten districts; so ``field.services.stats`` writes these with the
+    counts, and tiles read them instead of suppressing on every request.
+    ``refreshed_at`` is the area's ``AreaStat.refreshed_at`` when written: a row
+    whose time differs from its area's counts is stale and not read.
+    """
+
+    academic_year = models.PositiveSmallIntegerField(help_text=_("Buddhist era"))
+    level = models.CharField(max_length=8, choices=StatLevel.choices)
+    code = models.CharField(max_length=6)
+    k = models.PositiveSmallIntegerField()
+    areas = models.JSONField()
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["academic_year", "level", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["academic_year", "level", "code"], name="area_publication_one_per_area"
+            ),
+            # Tambons have no areas below them on the map.
+            models.CheckConstraint(
+                condition=Q(
+                    *(
+                        Q(level=level, code__regex=STAT_CODE_PATTERNS[level])
+                        for level in (StatLevel.COUNTRY, StatLevel.PROVINCE, StatLevel.DISTRICT)
+                    ),
+                    _connector=Q.OR,
+                ),
+                name="area_publication_code_fits_level",
+            ),
+            models.CheckConstraint(condition=Q(k__gte=1), name="area_publication_k_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.academic_year} {self.level} {self.code} k={self.k}"
+
+
 class AreaStatRun(models.Model):
     """When an academic year's statistics were last brought up to date as a whole
     (a full refresh, or a refresh of every tambon changed since the one before):

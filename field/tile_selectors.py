@@ -13,12 +13,22 @@ fitted over the tile: a tile boundary must not change a colour. A user whose
 scope is one province sees that province at low zooms with the value ``gap_layer``
 gives its "whole area" row, and no class (one area has no classes).
 
-Queries: the scope (once per request), the ETag's, the counts, the tile.
+**Read, not suppressed, per request.** Suppressing a district's tambons takes a
+few milliseconds and a tile over a city holds a dozen districts, so tiles read
+what ``field.services.stats`` publishes at each refresh (``AreaPublication``,
+the same ``_suppressed`` with the same inputs). A tile falls back to counting and
+suppressing on request when one of its parents has no current publication (k
+changed, counts written without one) or when the user may open only part of a
+parent (a coordinator narrowed to some districts of a province).
+
+Queries: the scope (once per request), the ETag's, the publications (and, on
+fallback, the counts), the tile.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,14 +41,16 @@ from django.db import connection
 from field.gap_selectors import (
     CLASSES,
     INDICATORS,
+    QUANTITIES,
     TOTAL,
+    UNPLACED,
     Method,
     _counts_sql,
     _quantities,
     _rate,
     _suppressed,
 )
-from field.models import AREA_STAT_COUNTS, AreaStat, StatLevel
+from field.models import AREA_STAT_COUNTS, AreaPublication, AreaStat, StatLevel
 from field.selectors import AreaScope, User, user_area
 from geo.algorithms.classify import breaks, class_of
 from geo.models import District, Province, Subdistrict
@@ -181,6 +193,86 @@ def _counts_query(level: TileLevel, *, root_mode: bool) -> str:
     """  # noqa: S608
 
 
+def _publications_query(level: TileLevel, *, root_mode: bool) -> str:
+    """Per parent with an area in the tile, its publication when it is current
+    (written at its counts' last refresh, with today's k); NULL otherwise."""
+    stat = AreaStat._meta.db_table
+    publication = AreaPublication._meta.db_table
+    hit_table = level.model._meta.db_table if not root_mode else Province._meta.db_table
+    return f"""
+        WITH chosen AS (
+            SELECT COALESCE(%(year)s::integer, (SELECT max(academic_year) FROM {stat})) AS year
+        ),
+        parents AS (
+            SELECT DISTINCT left(h.code, {level.parent_length}) AS code
+            FROM {hit_table} h
+            WHERE h.geom && {_envelope_sql()} AND h.code LIKE %(prefix)s
+        )
+        SELECT (SELECT year FROM chosen), p.code, pub.areas::text
+        FROM parents p
+        LEFT JOIN {stat} s ON s.academic_year = (SELECT year FROM chosen)
+            AND s.level = %(parent_level)s
+            AND s.code = CASE WHEN p.code = '' THEN 'TH' ELSE p.code END
+        LEFT JOIN {publication} pub ON pub.academic_year = s.academic_year
+            AND pub.level = s.level AND pub.code = s.code
+            AND pub.refreshed_at = s.refreshed_at AND pub.k = %(k)s
+    """  # noqa: S608
+
+
+def _from_publications(
+    scope: AreaScope,
+    rows: list[tuple[int | None, str, str | None]],
+    *,
+    root_mode: bool,
+) -> dict[str, dict[str, dict[str, int | None]]] | None:
+    """Per parent the published quantities of its children and TOTAL, from the
+    publications: None when any parent needs counting on request instead."""
+    result: dict[str, dict[str, dict[str, int | None]]] = {}
+    for _year, parent, text in rows:
+        if text is None:
+            return None
+        areas: dict[str, dict[str, int | None]] = json.loads(text)
+        if any(set(QUANTITIES) - set(counts) for counts in areas.values()):
+            return None
+        if root_mode:
+            if scope.may_open(parent):
+                result[parent] = areas
+            continue
+        children = [code for code in areas if code not in (TOTAL, UNPLACED)]
+        openable = [code for code in children if scope.may_open(code)]
+        if len(openable) != len(children):
+            if openable:
+                return None
+            continue
+        if children:
+            result[parent] = areas
+    return result
+
+
+def _values(
+    published: Mapping[str, Mapping[str, Mapping[str, int | None]]],
+    *,
+    indicator: str,
+    method: Method,
+    root_mode: bool,
+) -> dict[str, TileArea]:
+    """Per parent's published quantities, each drawn area's value and class."""
+    chosen_indicator = INDICATORS[indicator]
+    result: dict[str, TileArea] = {}
+    for parent, areas in published.items():
+        values = {code: _rate(counts, chosen_indicator) for code, counts in areas.items()}
+        if root_mode:
+            value, withheld = values[TOTAL]
+            result[parent] = TileArea(value, withheld, None)
+            continue
+        children = [code for code in areas if code not in (TOTAL, UNPLACED)]
+        bounds = breaks([values[code][0] for code in children], method=method, classes=CLASSES)
+        for code in children:
+            value, withheld = values[code]
+            result[code] = TileArea(value, withheld, class_of(value, bounds))
+    return result
+
+
 def _published(
     scope: AreaScope,
     listed: Mapping[str, Mapping[str, Mapping[str, int]]],
@@ -191,28 +283,17 @@ def _published(
     method: Method,
     root_mode: bool,
 ) -> dict[str, TileArea]:
-    """Per parent, what gap_layer publishes with that parent open."""
-    chosen_indicator = INDICATORS[indicator]
+    """Per parent, what gap_layer publishes with that parent open, suppressed now."""
     k: int = settings.SUPPRESS_K
-    result: dict[str, TileArea] = {}
+    published: dict[str, dict[str, dict[str, int | None]]] = {}
     for parent, total in totals.items():
-        children = listed.get(parent, {})
-        published, _unplaced = _suppressed(
-            children,
+        published[parent], _unplaced = _suppressed(
+            listed.get(parent, {}),
             total,
             partial=bool(scope.districts) and parent_length == 2,
             k=k,
         )
-        values = {code: _rate(published[code], chosen_indicator) for code in published}
-        if root_mode:
-            value, withheld = values[TOTAL]
-            result[parent] = TileArea(value, withheld, None)
-            continue
-        bounds = breaks([values[code][0] for code in children], method=method, classes=CLASSES)
-        for code in children:
-            value, withheld = values[code]
-            result[code] = TileArea(value, withheld, class_of(value, bounds))
-    return result
+    return _values(published, indicator=indicator, method=method, root_mode=root_mode)
 
 
 def _tile_query(level: TileLevel) -> str:
@@ -262,34 +343,23 @@ def gap_tile(
         "level": _stat_level(counted).value,
         "parent_level": counted.parent_level.value,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_counts_query(counted, root_mode=root_mode), params)
-        rows = cursor.fetchall()
-    listed: dict[str, dict[str, dict[str, int]]] = {}
-    totals: dict[str, dict[str, int]] = {}
-    chosen: int | None = None
-    for kind, code, parent, row_year, *counts in rows:
-        chosen = row_year
-        quantities = _quantities(dict(zip(AREA_STAT_COUNTS, counts, strict=True)))
-        if kind == TOTAL:
-            totals[parent] = quantities
-        elif scope.may_open(code):
-            listed.setdefault(parent, {})[code] = quantities
-    if chosen is None:
-        return b""
-    if root_mode:
-        totals = {code: total for code, total in totals.items() if scope.may_open(code)}
-    else:
-        totals = {parent: totals[parent] for parent in listed}
-    areas = _published(
-        scope,
-        listed,
-        totals,
-        parent_length=counted.parent_length,
-        indicator=indicator,
-        method=method,
-        root_mode=root_mode,
-    )
+    areas: dict[str, TileArea] | None = None
+    if not (scope.districts and counted.parent_length == 2):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _publications_query(counted, root_mode=root_mode),
+                params | {"k": settings.SUPPRESS_K},
+            )
+            rows = cursor.fetchall()
+        if not rows or rows[0][0] is None:
+            return b""  # no area of the scope here, or no counts yet
+        published = _from_publications(scope, rows, root_mode=root_mode)
+        if published is not None:
+            areas = _values(published, indicator=indicator, method=method, root_mode=root_mode)
+    if areas is None:
+        areas = _counted(
+            scope, counted, params, indicator=indicator, method=method, root_mode=root_mode
+        )
     if not areas:
         return b""
     codes = sorted(areas)
@@ -304,6 +374,42 @@ def gap_tile(
         cursor.execute(_tile_query(level), params)
         row = cursor.fetchone()
     return bytes(row[0]) if row and row[0] is not None else b""
+
+
+def _counted(
+    scope: AreaScope,
+    counted: TileLevel,
+    params: Mapping[str, Any],
+    *,
+    indicator: str,
+    method: Method,
+    root_mode: bool,
+) -> dict[str, TileArea]:
+    """The tile's areas from their counts, suppressed on request."""
+    with connection.cursor() as cursor:
+        cursor.execute(_counts_query(counted, root_mode=root_mode), params)
+        rows = cursor.fetchall()
+    listed: dict[str, dict[str, dict[str, int]]] = {}
+    totals: dict[str, dict[str, int]] = {}
+    for kind, code, parent, _year, *counts in rows:
+        quantities = _quantities(dict(zip(AREA_STAT_COUNTS, counts, strict=True)))
+        if kind == TOTAL:
+            totals[parent] = quantities
+        elif scope.may_open(code):
+            listed.setdefault(parent, {})[code] = quantities
+    if root_mode:
+        totals = {code: total for code, total in totals.items() if scope.may_open(code)}
+    else:
+        totals = {parent: totals[parent] for parent in listed}
+    return _published(
+        scope,
+        listed,
+        totals,
+        parent_length=counted.parent_length,
+        indicator=indicator,
+        method=method,
+        root_mode=root_mode,
+    )
 
 
 def _stat_level(level: TileLevel) -> StatLevel:

@@ -79,6 +79,14 @@ needs a full refresh. Redrawing a tambon's village clusters
 after it. The unplaced (no tambon) counts of the country row are recounted on
 every run, since no tambon code names them.
 
+**What the map publishes.** Each refresh also writes, for every area it counted
+that has areas below it on the map (the country, provinces, districts), what
+``/gaps/`` publishes one level down: the quantities after suppression with the
+settings' k (``AreaPublication``, see ``stats_publish``). A refresh of some
+tambons rewrites those of their district, province and the country only, the
+areas whose counts it changed. Changing ``TAKHAI_SUPPRESS_K`` leaves the rows of
+the old k unread until the next refresh; tiles suppress on request meanwhile.
+
 ``AreaStatRun`` keeps, per year, when the last full or changed-tambons refresh
 started; the next one looks for changes from a few minutes before then, because a
 write stamps its time before it commits and may become visible after a run that
@@ -99,6 +107,8 @@ from django.utils import timezone
 
 from field.models import (
     AREA_STAT_COUNTS,
+    AreaPublication,
+    AreaStat,
     AreaStatRun,
     CaseProgress,
     CaseStatus,
@@ -110,6 +120,7 @@ from field.models import (
     StatLevel,
 )
 from field.services.reconcile import reference_date
+from geo.models import District, Province, Subdistrict
 
 COUNTRY_CODE: Final = "TH"
 # Writes stamp their time before they commit; looking back this far from the last
@@ -457,6 +468,8 @@ def _refresh(academic_year: int, tambons: Collection[str] | None) -> StatsRefres
         )
         written += cursor.rowcount
         cursor.execute("DROP TABLE stat_tambon")
+    above = None if not subset else {"", *(c[:2] for c in codes), *(c[:4] for c in codes)}
+    stats_publish(academic_year=academic_year, areas=above)
     return StatsRefresh(
         academic_year=academic_year,
         full=not subset,
@@ -497,6 +510,95 @@ def stats_refresh(*, academic_year: int, tambons: Collection[str] | None = None)
     if tambons is None:
         _record_run(result, started_at)
     return result
+
+
+_CHILD_LEVEL: Final[dict[int, type[Province] | type[District] | type[Subdistrict]]] = {
+    0: Province,
+    2: District,
+    4: Subdistrict,
+}
+_LEVEL_OF_LENGTH: Final = {0: StatLevel.COUNTRY, 2: StatLevel.PROVINCE, 4: StatLevel.DISTRICT}
+
+
+def stats_publish(*, academic_year: int, areas: Collection[str] | None = None) -> int:
+    """Writes what the gap map publishes below each of ``areas`` (codes of the
+    country ``""``, provinces and districts; None: every one), as ``gap_layer``
+    suppresses it for a user who may open the area whole, with the settings' k.
+    Areas with no counts get no row (and lose an old one). Returns the rows written.
+
+    Called by every refresh; on its own after counts were written some other way.
+    """
+    # Imported here: the selectors read the counts this module writes.
+    from field.gap_selectors import _quantities, _suppressed
+
+    k: int = settings.SUPPRESS_K
+    counted = {
+        (row.level, row.code): row
+        for row in AreaStat.objects.filter(academic_year=academic_year).exclude(
+            level=StatLevel.TAMBON
+        )
+    }
+    children_counts: dict[str, dict[str, int]] = {}
+    for code, *values in (
+        AreaStat.objects.filter(academic_year=academic_year)
+        .exclude(level=StatLevel.COUNTRY)
+        .values_list("code", *AREA_STAT_COUNTS)
+    ):
+        children_counts[code] = dict(zip(AREA_STAT_COUNTS, values, strict=True))
+    wanted = (
+        {"", *(code for (_level, code) in counted if code != COUNTRY_CODE)}
+        if areas is None
+        else set(areas)
+    )
+    children: dict[str, list[str]] = {}
+    for length, model in _CHILD_LEVEL.items():
+        for code in model.objects.values_list("code", flat=True).order_by("code"):
+            if code[:length] in wanted:
+                children.setdefault(code[:length], []).append(code)
+    zeros = dict.fromkeys(AREA_STAT_COUNTS, 0)
+    rows: list[AreaPublication] = []
+    for parent in sorted(wanted):
+        level = _LEVEL_OF_LENGTH[len(parent)]
+        stat = counted.get((level.value, parent or COUNTRY_CODE))
+        if stat is None:
+            continue
+        total = {name: getattr(stat, name) for name in AREA_STAT_COUNTS}
+        listed = {code: children_counts.get(code, zeros) for code in children.get(parent, [])}
+        rows.append(
+            AreaPublication(
+                academic_year=academic_year,
+                level=level,
+                code=parent or COUNTRY_CODE,
+                k=k,
+                areas=_suppressed(
+                    {code: _quantities(counts) for code, counts in listed.items()},
+                    _quantities(total),
+                    partial=False,
+                    k=k,
+                )[0],
+                refreshed_at=stat.refreshed_at,
+            )
+        )
+    with connection.cursor() as cursor:
+        # Areas whose counts are gone (nothing left to count) publish nothing.
+        cursor.execute(
+            f"""
+            DELETE FROM {AreaPublication._meta.db_table} p
+            WHERE p.academic_year = %s AND NOT EXISTS (
+                SELECT 1 FROM {AreaStat._meta.db_table} s
+                WHERE s.academic_year = p.academic_year AND s.level = p.level
+                  AND s.code = p.code)
+            """,  # noqa: S608
+            [academic_year],
+        )
+    AreaPublication.objects.bulk_create(
+        rows,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["academic_year", "level", "code"],
+        update_fields=["k", "areas", "refreshed_at"],
+    )
+    return len(rows)
 
 
 def stats_changed_tambons(*, since: dt.datetime) -> set[str]:

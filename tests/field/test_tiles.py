@@ -13,9 +13,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from factories import DistrictFactory, ProfileFactory, ProvinceFactory, SubdistrictFactory, make
-from test_gap_pages import GapWorld, _by_code, _layer, administrator, gap_world
+from test_gap_pages import YEAR, GapWorld, _by_code, _layer, administrator, gap_world
 
-from field.models import AreaStat, Role
+from field.models import AreaPublication, AreaStat, Role, StatLevel
+from field.services.stats import stats_publish
 from field.tile_selectors import tile_level
 
 __all__ = ["administrator", "gap_world"]  # fixtures, used by name
@@ -108,6 +109,16 @@ def decode(tile: bytes) -> dict[str, list[dict[str, Any]]]:
 # --- helpers --------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["published", "counted on request"])
+def source(request: pytest.FixtureRequest, gap_world: GapWorld) -> str:
+    """Tiles read what a refresh published, or suppress the counts themselves when
+    nothing current was published: both must draw the same."""
+    if request.param == "published":
+        stats_publish(academic_year=YEAR)
+        assert AreaPublication.objects.exists()
+    return str(request.param)
+
+
 def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
     n = 2**z
     x = int((lon + 180) / 360 * n)
@@ -146,7 +157,7 @@ def test_the_zoom_chooses_the_level() -> None:
 
 
 def test_a_tile_holds_the_layers_values_and_classes(
-    administrator: User, gap_world: GapWorld
+    administrator: User, gap_world: GapWorld, source: str
 ) -> None:
     client = _client(administrator)
     centre = _centre(gap_world.t1.geom)
@@ -167,7 +178,7 @@ def test_a_tile_holds_the_layers_values_and_classes(
 
 
 def test_withheld_counts_are_withheld_in_tiles_too(
-    administrator: User, gap_world: GapWorld
+    administrator: User, gap_world: GapWorld, source: str
 ) -> None:
     # District B's only tambon has 3 children out of school: under k.
     layer = _by_code(_layer(administrator, area=gap_world.province.code))
@@ -207,7 +218,9 @@ def test_anonymous_users_are_sent_to_log_in(gap_world: GapWorld) -> None:
     assert Client().get(_url(*_tile_of(*_centre(gap_world.t1.geom), 12))).status_code == 302
 
 
-def test_an_official_of_another_province_gets_none_of_this_one(gap_world: GapWorld) -> None:
+def test_an_official_of_another_province_gets_none_of_this_one(
+    gap_world: GapWorld, source: str
+) -> None:
     other = make(ProvinceFactory)
     make(SubdistrictFactory, district=make(DistrictFactory, province=other))
     user = make(ProfileFactory, role=Role.OFFICIAL, province=other).user
@@ -222,7 +235,7 @@ def test_an_official_of_another_province_gets_none_of_this_one(gap_world: GapWor
 
 
 def test_an_official_sees_their_province_alone_at_low_zooms(
-    official: User, gap_world: GapWorld
+    official: User, gap_world: GapWorld, source: str
 ) -> None:
     tile = _features(_client(official), *_tile_of(*_centre(gap_world.t1.geom), 5))
     # The value of the province's own layer's "whole area" row, without a class.
@@ -232,7 +245,9 @@ def test_an_official_sees_their_province_alone_at_low_zooms(
     assert "class" not in tile[gap_world.province.code]
 
 
-def test_a_coordinator_narrowed_to_one_district_sees_it_alone(gap_world: GapWorld) -> None:
+def test_a_coordinator_narrowed_to_one_district_sees_it_alone(
+    gap_world: GapWorld, source: str
+) -> None:
     user = make(
         ProfileFactory,
         role=Role.COORDINATOR,
@@ -288,10 +303,17 @@ def test_a_tile_costs_the_same_queries_at_every_zoom(
     client = _client(administrator)
     centre = _centre(gap_world.t1.geom)
     client.get(_url(*_tile_of(*centre, 5)))  # the session's first read of its user
-    # Session, user, scope, the ETag's, the counts, the tile.
+    # Session, user, scope, the ETag's, the publications, the counts, the tile.
+    for z in (5, 8, 12):
+        with django_assert_num_queries(7):
+            assert client.get(_url(*_tile_of(*centre, z))).status_code == 200
+    # Published: no counts to read.
+    stats_publish(academic_year=YEAR)
     for z in (5, 8, 12):
         with django_assert_num_queries(6):
-            assert client.get(_url(*_tile_of(*centre, z))).status_code == 200
+            assert (
+                client.get(_url(*_tile_of(*centre, z)), {"method": "quantiles"}).status_code == 200
+            )
     # A revalidated tile: session, user, scope, the ETag's.
     etag = client.get(_url(*_tile_of(*centre, 12)))["ETag"]
     with django_assert_num_queries(4):
@@ -299,3 +321,47 @@ def test_a_tile_costs_the_same_queries_at_every_zoom(
             client.get(_url(*_tile_of(*centre, 12)), headers={"if-none-match": etag}).status_code
             == 304
         )
+
+
+# --- publications -----------------------------------------------------------------------
+
+
+def test_a_stale_publication_is_not_read(administrator: User, gap_world: GapWorld) -> None:
+    stats_publish(academic_year=YEAR)
+    client = _client(administrator)
+    url = _url(*_tile_of(*_centre(gap_world.t1.geom), 12))
+    assert (
+        _features(client, *_tile_of(*_centre(gap_world.t1.geom), 12))[gap_world.t1.code]["value"]
+        == 100.0
+    )
+    # Counts rewritten without publishing (a refresh always does both): the
+    # district's counts are newer than its publication, so the tile counts anew.
+    now = timezone.now()
+    AreaStat.objects.filter(code=gap_world.t1.code).update(
+        dropped_out=0, never_enrolled=0, enrolled=1000, refreshed_at=now
+    )
+    AreaStat.objects.filter(code=gap_world.district_a.code).update(refreshed_at=now)
+    assert client.get(url).status_code == 200
+    assert (
+        _features(client, *_tile_of(*_centre(gap_world.t1.geom), 12))[gap_world.t1.code]["value"]
+        == 0.0
+    )
+
+
+def test_a_publication_of_another_k_is_not_read(
+    administrator: User, gap_world: GapWorld, settings: Any
+) -> None:
+    stats_publish(academic_year=YEAR)
+    centre = _centre(gap_world.t3.geom)
+    assert _features(_client(administrator), *_tile_of(*centre, 8))[gap_world.district_b.code][
+        "withheld"
+    ]
+    # District B's 3 children out of school are not under k = 3.
+    settings.SUPPRESS_K = 3
+    layer = _by_code(_layer(administrator, area=gap_world.province.code))
+    tile = _features(_client(administrator), *_tile_of(*centre, 8))
+    assert not layer[gap_world.district_b.code]["withheld"]
+    assert tile[gap_world.district_b.code]["value"] == pytest.approx(
+        layer[gap_world.district_b.code]["value"]
+    )
+    assert AreaPublication.objects.filter(level=StatLevel.PROVINCE, k=5).exists()

@@ -32,6 +32,7 @@ from factories import (
     DistrictFactory,
     HouseholdFactory,
     ImportRunFactory,
+    ProfileFactory,
     ProvinceFactory,
     SchoolFactory,
     SubdistrictFactory,
@@ -43,8 +44,10 @@ from factories import (
     make,
 )
 
+from field.gap_selectors import gap_layer
 from field.models import (
     AREA_STAT_COUNTS,
+    AreaPublication,
     AreaStat,
     Case,
     CaseStatus,
@@ -55,6 +58,7 @@ from field.models import (
     ImportRun,
     Precision,
     Resolution,
+    Role,
     School,
     SchoolLevel,
     SearchOutcome,
@@ -356,10 +360,19 @@ def test_a_full_refresh_removes_rows_of_areas_left_empty(world: StatWorld) -> No
     assert result.rows_deleted == 1
 
 
+def _publications(year: int = YEAR) -> dict[tuple[str, str], Any]:
+    return {
+        (p.level, p.code): (p.k, p.areas)
+        for p in AreaPublication.objects.filter(academic_year=year)
+    }
+
+
 def _incremental_then_full(world: StatWorld) -> tuple[Any, dict[Any, Any], dict[Any, Any]]:
     incremental = stats_refresh_changed(academic_year=YEAR)
-    after_incremental = _rows()
+    after_incremental, published = _rows(), _publications()
     stats_refresh(academic_year=YEAR)
+    # What the map publishes, too, is what a full refresh would publish.
+    assert published == _publications()
     return incremental, after_incremental, _rows()
 
 
@@ -741,3 +754,68 @@ def test_a_schools_import_since_the_last_run_makes_it_full(access_world: AccessW
     result = stats_refresh_changed(academic_year=YEAR)
     assert result.full
     assert _access() == _expected_access((1, 0, 2, 1), (1, 0, 0, 0), w)
+
+
+# --- what the map publishes -------------------------------------------------------------
+
+
+def test_a_refresh_publishes_what_the_gap_map_shows(world: StatWorld) -> None:
+    stats_refresh(academic_year=YEAR)
+    province = world.d1.code[:2]
+    published = _publications()
+    # Every area with areas below it on the map and something counted; no tambon.
+    assert set(published) == {
+        (StatLevel.COUNTRY, "TH"),
+        (StatLevel.PROVINCE, province),
+        (StatLevel.DISTRICT, world.d1.code),
+        (StatLevel.DISTRICT, world.d2.code),
+    }
+    administrator = make(ProfileFactory, role=Role.ADMINISTRATOR).user
+    for (_level, code), (k, areas) in published.items():
+        assert k == 5
+        layer = gap_layer(
+            user=administrator,
+            area_code=None if code == "TH" else code,
+            year=YEAR,
+            indicator="unreached",
+        )
+        shown = {area.code: area.counts for area in layer.areas}
+        assert layer.total is not None
+        shown["total"] = layer.total.counts
+        if layer.unplaced is not None:
+            shown["unplaced"] = layer.unplaced.counts
+        assert areas == shown, code
+    # Small counts are withheld in them: t1 has 2 children out of school.
+    assert published[(StatLevel.DISTRICT, world.d1.code)][1][world.t1.code]["unreached"] is None
+
+
+def test_a_refresh_of_some_tambons_publishes_above_them_only(world: StatWorld) -> None:
+    stats_refresh(academic_year=YEAR)
+    before = {p.code: p.refreshed_at for p in AreaPublication.objects.all()}
+    stats_refresh(academic_year=YEAR, tambons=[world.t3.code])
+    after = {p.code: p.refreshed_at for p in AreaPublication.objects.all()}
+    assert after[world.d1.code] == before[world.d1.code]
+    for code in ("TH", world.d1.code[:2], world.d2.code):
+        assert after[code] > before[code], code
+        stat = AreaStat.objects.get(academic_year=YEAR, code=code)
+        assert after[code] == stat.refreshed_at
+
+
+def test_an_area_left_with_nothing_publishes_nothing(world: StatWorld) -> None:
+    stats_refresh(academic_year=YEAR)
+    for key in ("k7", "k8", "k9"):
+        _close(world.cases[key])
+    Household.objects.filter(pk__in=[world.households["h7"].pk, world.households["h8"].pk]).update(
+        subdistrict=world.t1
+    )
+    stats_refresh(academic_year=YEAR)
+    assert not AreaStat.objects.filter(code=world.d2.code).exists()
+    assert (StatLevel.DISTRICT, world.d2.code) not in _publications()
+
+
+def test_publications_follow_k(world: StatWorld, settings: Any) -> None:
+    settings.SUPPRESS_K = 1  # nothing is under 1
+    stats_refresh(academic_year=YEAR)
+    k, areas = _publications()[(StatLevel.DISTRICT, world.d1.code)]
+    assert k == 1
+    assert areas[world.t1.code]["unreached"] == 3
