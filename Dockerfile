@@ -14,12 +14,15 @@ COPY pyproject.toml ./
 COPY project ./project
 COPY geo ./geo
 COPY field ./field
+COPY accounts ./accounts
 RUN /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check .
 
-# Run stage: GDAL for GeoDjango, gettext for the Thai translations, no compiler, no node.
+# Run stage: GDAL for GeoDjango, gettext for the Thai translations, no compiler, no node;
+# postgresql-client (15 in bookworm, as the server) for `manage.py backup` and `restore`.
 FROM python:3.11-slim-bookworm
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gdal-bin libgdal32 gettext libpq5 \
+        postgresql-client \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --user-group --no-create-home --home-dir /app takhai
 ENV PATH=/opt/venv/bin:$PATH \
@@ -34,8 +37,9 @@ COPY . .
 RUN export DJANGO_SECRET_KEY=build-time-only \
     && if [ -d locale ]; then python manage.py compilemessages --ignore node_modules -v0; fi \
     && python manage.py collectstatic --noinput -v0 \
-    && mkdir -p .local/cache .local/demo \
-    && chown -R takhai:takhai .local/cache .local/demo
+    && mkdir -p .local/cache .local/demo .local/backups \
+    && chown -R takhai:takhai .local/cache .local/demo .local/staticfiles .local/backups \
+    && chmod 700 .local/backups
 USER takhai
 EXPOSE 8000
 CMD ["gunicorn", "project.wsgi", "-b", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]

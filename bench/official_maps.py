@@ -1,36 +1,51 @@
-"""Benchmark: the officials' maps at national scale (``/gaps/layer.json`` and the
-vector tiles ``/gaps/tiles/<z>/<x>/<y>.mvt``) over the registry pipeline's data.
+"""Benchmark: the officials' maps at national scale (``/gaps/layer.json``, the vector
+tiles ``/gaps/tiles/<z>/<x>/<y>.mvt`` and ``/gaps/`` in Chromium) over one million cases.
 
-Usage (from the repository root, after ``bench/registry_pipeline.py`` has filled
-the database; only in a database whose name contains "bench", because it rewrites
-the year's AreaStat rows and touches ~100 cases):
+Usage (from the repository root, after ``bench/registry_pipeline.py`` has filled the
+database; only in a database whose name contains "bench", because it adds cases,
+rewrites the year's AreaStat rows and touches ~150 cases). The whole benchmark:
 
     DJANGO_DEBUG=true DATABASE_URL=postgres://postgres@127.0.0.1:5432/takhai_bench \\
-        .venv/bin/python bench/official_maps.py [--year 2568] [--repeat 20] [--json FILE]
+        .venv/bin/python bench/official_maps.py --cases 1000000 [--year 2568] \\
+        [--repeat 20] [--tti-repeat 9] [--json FILE]
 
-It measures, once each, a full ``stats_refresh`` and a ``stats_refresh_changed``
-after ~100 cases spread over the provinces were written to (their ``updated_at``
-moved, as any write does); then, through Django's test Client against the real
-database (session, middleware, view, serialisation; no network):
+1. ``--cases N`` first tops the database up to N cases in all, over every province
+   (``bench/national_cases.py``: children, households, child years, cases, visits; a
+   second run adds nothing). Without it, the data is whatever is there.
+2. It measures, once each, a full ``stats_refresh`` and a ``stats_refresh_changed``
+   after ~150 cases spread over the provinces were written to (their ``updated_at``
+   moved, as any write does). The second one runs in full (and says so) when an
+   import or a reconciliation finished less than ``CHANGE_OVERLAP`` before the first.
+3. Through Django's test Client against the real database (session, middleware,
+   view, serialisation; no network):
 
-- ``/gaps/layer.json`` at the country, the most populated province and district;
-- tiles at z5, z8 and z11 over the populated areas (every tile of a 1920x1080
-  viewport centred on the most populated province, district and tambon, so
-  ``features per view`` is what a browser would draw there), uncached (the whole
-  computation) and cached (a revalidation answered 304 from the ETag).
+   - ``/gaps/layer.json`` at the country, the most populated province and district;
+   - tiles at z5, z8 and z11 over the populated areas (every tile of a 1920x1080
+     viewport centred on the most populated province, district and tambon, so
+     ``features per view`` is what a browser would draw there), uncached (the whole
+     computation) and cached (a revalidation answered 304 from the ETag).
 
-Times are p50/p95 over every request of a kind (``--repeat`` rounds); sizes are
-the bodies as sent (no gzip: the server adds none). The data is whatever the
-pipeline left: the counts of children and cases are printed, not generated.
+   Times are p50/p95 over every request of a kind (``--repeat`` rounds); sizes are
+   the bodies as sent (no gzip: the server adds none).
+4. Time to interactive of ``/gaps/`` in headless Chromium (``bench/gaps_interactive.py``;
+   ``--tti-repeat 0`` skips it): gunicorn serves the app on a free local port, an
+   administrator and an official of the most populated province log in, and each of
+   ``--tti-repeat`` cold loads (a new browser context) of the country, the province,
+   the district and the official's view is timed from navigation start to
+   ``body[data-gaps-ready="true"]``, with the areas drawn; so are clicks on the map
+   from the country to the province and on to the district. Requests off the local
+   server (the base map's tiles) are aborted.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import math
 import os
 import platform
+import secrets
 import statistics
 import sys
 import time
@@ -50,11 +65,26 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
+from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
+from national_cases import top_up  # noqa: E402
 
-from field.models import AreaStat, Case, ChildYear, Profile, Role, StatLevel  # noqa: E402
-from field.services.stats import stats_refresh, stats_refresh_changed  # noqa: E402
+from field.models import (  # noqa: E402
+    AreaStat,
+    Case,
+    CaseProgress,
+    ChildYear,
+    Profile,
+    Role,
+    StatLevel,
+    Visit,
+)
+from field.services.stats import (  # noqa: E402
+    CHANGE_OVERLAP,
+    stats_refresh,
+    stats_refresh_changed,
+)
 
 VIEWPORT = (1920, 1080)
 TOUCHED = 100
@@ -299,6 +329,12 @@ def refresh(year: int) -> dict[str, Any]:
         )
         touched = cursor.rowcount
     changed_seconds, changed = _timed(lambda: stats_refresh_changed(academic_year=year))
+    if changed.full:
+        print(
+            "warning: the incremental refresh ran in full: an import or a reconciliation "
+            f"finished less than {CHANGE_OVERLAP} before the full one (wait, and run again)",
+            flush=True,
+        )
     return {
         "full_seconds": round(full_seconds, 2),
         "full_tambons": full.tambons_recounted,
@@ -325,25 +361,133 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _official(province: str, password: str) -> User:
+    user, _ = User.objects.get_or_create(username="bench-official-province")
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    Profile.objects.update_or_create(
+        user=user, defaults={"role": Role.OFFICIAL, "province_id": province}
+    )
+    return user
+
+
+def interactive(year: int, province: str, district: str, repeat: int) -> dict[str, Any]:
+    """Time to interactive of ``/gaps/`` in Chromium (``bench/gaps_interactive.py``)."""
+    from gaps_interactive import run
+
+    admin_password = secrets.token_urlsafe(16)
+    admin = _user()
+    admin.set_password(admin_password)
+    admin.save(update_fields=["password"])
+    official_password = secrets.token_urlsafe(16)
+    official = _official(province, official_password)
+    # Playwright's sync API runs an event loop in this thread, and Django refuses ORM
+    # calls from such a thread: every query of this process is done by now.
+    connection.close()
+    return run(
+        {
+            "admin": (admin.username, admin_password),
+            "official": (official.username, official_password),
+        },
+        [
+            {
+                "label": "/gaps/, administrator: the country",
+                "user": "admin",
+                "area": "",
+                "shows": "TH",
+            },
+            {
+                "label": "/gaps/?area=, administrator: the province",
+                "user": "admin",
+                "area": province,
+            },
+            {
+                "label": "/gaps/?area=, administrator: the district",
+                "user": "admin",
+                "area": district,
+            },
+            {
+                "label": "/gaps/, official of the province: its scope",
+                "user": "official",
+                "area": "",
+                "shows": province,
+            },
+        ],
+        [province, district],
+        repeat,
+    )
+
+
+def tti_table(result: dict[str, Any]) -> str:
+    lines = [
+        "| view | area | n | ready p50 ms | ready p95 ms | max ms | drawn p50 ms "
+        "| drawn p95 ms | features drawn | HTML | DOMContentLoaded | layer.json |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in result["views"]:
+        layer = (
+            f"{r['layerStart_p50_ms']:,}-{r['layerEnd_p50_ms']:,}" if "layerEnd_p50_ms" in r else ""
+        )
+        lines.append(
+            f"| {r['what']} | {r['area']} | {r['n']} | {r['p50_ms']:,} | {r['p95_ms']:,} "
+            f"| {r['max_ms']:,} | {r['drawn_p50_ms']:,} | {r['drawn_p95_ms']:,} "
+            f"| {r['features_drawn']:,} | {r.get('html_p50_ms', '')} "
+            f"| {r.get('dom_p50_ms', '')} | {layer} |"
+        )
+    return "\n".join(lines)
+
+
+def case_counts(year: int) -> dict[str, int]:
+    progress = dict(
+        Case.objects.filter(status="open").values_list("progress").annotate(n=Count("id"))
+    )
+    return {
+        "children": ChildYear.objects.filter(academic_year=year).count(),
+        "cases": Case.objects.count(),
+        "open_cases": Case.objects.filter(status="open").count(),
+        **{f"open_{key}": int(progress.get(key, 0)) for key in CaseProgress.values},
+        "closed_cases": Case.objects.filter(status="closed").count(),
+        "visits": Visit.objects.count(),
+        "provinces_with_cases": AreaStat.objects.filter(
+            academic_year=year, level=StatLevel.PROVINCE, cases_open__gt=0
+        ).count(),
+        "tambons_with_cases": AreaStat.objects.filter(
+            academic_year=year, level=StatLevel.TAMBON, cases_open__gt=0
+        ).count(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--year", type=int, default=2568)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument(
+        "--cases",
+        type=int,
+        default=0,
+        help="first top the database up to this many cases (bench/national_cases.py)",
+    )
+    parser.add_argument(
+        "--tti-repeat",
+        type=int,
+        default=9,
+        help="cold loads of each /gaps/ view in Chromium (0: no browser)",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args()
     check_database()
-    data = {
-        "children": ChildYear.objects.filter(academic_year=args.year).count(),
-        "cases": Case.objects.count(),
-        "open_cases": Case.objects.filter(status="open").count(),
-    }
-    print(
-        f"{connection.settings_dict['NAME']}: {data['children']:,} children in {args.year}, "
-        f"{data['cases']:,} cases ({data['open_cases']:,} open)",
-        flush=True,
-    )
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
+    print(f"load average {load_at_start}", flush=True)
+    generated = top_up(args.cases, args.year) if args.cases else None
     refreshed = refresh(args.year)
     print(json.dumps(refreshed), flush=True)
+    data = case_counts(args.year)
+    print(
+        f"{connection.settings_dict['NAME']}: {data['children']:,} children in {args.year}, "
+        f"{data['cases']:,} cases ({data['open_cases']:,} open), "
+        f"in {data['provinces_with_cases']} provinces and {data['tambons_with_cases']:,} tambons",
+        flush=True,
+    )
     province = _top(StatLevel.PROVINCE, args.year)
     district = _top(StatLevel.DISTRICT, args.year)
     tambon = _top(StatLevel.TAMBON, args.year)
@@ -366,17 +510,34 @@ def main() -> None:
         max(1, args.repeat // 5),
     )
     print()
-    print(table(rows))
-    report = {
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+    print(table(rows), flush=True)
+    report: dict[str, Any] = {
+        "date": dt.date.today().isoformat(),  # noqa: DTZ011
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "load_average_at_start": load_at_start,
+        },
         "database": connection.settings_dict["NAME"],
         "k": settings.SUPPRESS_K,
+        "generated": generated,
         "data": data,
         "refresh": refreshed,
         "requests": rows,
     }
+    if args.tti_repeat > 0:
+        print(f"\ntime to interactive, {args.tti_repeat} cold loads each:", flush=True)
+        report["interactive"] = interactive(args.year, province, district, args.tti_repeat)
+        print()
+        print(tti_table(report["interactive"]))
+        print(
+            f"requests off the server, aborted: {report['interactive']['blocked_requests']} "
+            f"({', '.join(report['interactive']['blocked_hosts']) or 'none'})"
+        )
+    report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(f"load average {report['machine']['load_average_at_end']}")
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
+        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from django.views.decorators.http import require_safe
 from field import exports
 from field.dashboard_views import DashboardQuery
 from field.gap_views import GapQuery
+from field.models import AuditAction, AuditObject
+from field.services.audit import audit_record
 
 _TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -38,6 +40,19 @@ def _download(content: bytes | str, fmt: str, file_name: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{file_name}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _audit_export(request: HttpRequest, about: exports.About, what: str) -> None:
+    """Counts of an area, never a child: recorded as an export of the area."""
+    audit_record(
+        user=request.user,
+        action=AuditAction.EXPORT,
+        obj_kind=AuditObject.AREA,
+        obj_id=None,
+        tambon=about.area_code,
+        request=request,
+        detail=f"{what} year={about.year or '-'}",
+    )
 
 
 def _bad_query() -> HttpResponse:
@@ -59,6 +74,7 @@ def gap_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     )
     about = gap.export.about
     name = about.file_name("gaps", fmt)
+    _audit_export(request, about, f"gaps.{fmt} indicator={query.cleaned_data['indicator']}")
     if fmt == "csv":
         return _download(exports.csv_bytes(gap.export), fmt, name)
     if fmt == "xlsx":
@@ -66,7 +82,13 @@ def gap_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     if fmt == "geojson":
         return _download(json.dumps(exports.gap_geojson(gap), ensure_ascii=False), fmt, name)
     if fmt == "html":
-        return _download(exports.gap_report_html(gap), fmt, name)
+        report = _download(exports.gap_report_html(gap), fmt, name)
+        # A standalone file, downloaded and opened offline from disk, with Leaflet
+        # and its map inlined: this site's policy (script-src 'self') would block
+        # exactly that, and once saved the file carries no header anyway. It is an
+        # attachment, so the browser never renders it as a page of this site.
+        report._csp_exempt = True  # type: ignore[attr-defined]
+        return report
     try:
         handle = exports.gap_geopackage(gap)
     except exports.ExportError:
@@ -90,6 +112,7 @@ def dashboard_export(request: HttpRequest, fmt: str) -> HttpResponse:
         affiliation=query.cleaned_data["affiliation"],
     )
     name = export.about.file_name("dashboard", fmt)
+    _audit_export(request, export.about, f"dashboard.{fmt}")
     if fmt == "csv":
         return _download(exports.csv_bytes(export), fmt, name)
     return _download(exports.xlsx_bytes(export), fmt, name)

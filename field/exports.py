@@ -48,7 +48,7 @@ from field.gap_selectors import (
     gap_layer,
 )
 from field.models import Affiliation, CaseKind
-from field.registry.tables import defuse
+from field.registry.tables import safe_cell
 from field.selectors import User
 from geo.algorithms.suppression import WITHHELD
 
@@ -540,7 +540,7 @@ def _text(cell: Cell) -> str:
     if cell is None:
         return ""
     if isinstance(cell, str):
-        return defuse(cell)
+        return safe_cell(cell)
     if isinstance(cell, dt.date):
         return cell.isoformat()
     return str(cell)
@@ -565,9 +565,10 @@ def csv_bytes(export: Export) -> bytes:
 def _cells(sheet: Any, row: Sequence[Cell]) -> list[Any]:
     cells = []
     for value in row:
-        cell = WriteOnlyCell(sheet, value=value)
+        cell = WriteOnlyCell(sheet, value=safe_cell(value))
         if isinstance(value, str):
-            # openpyxl takes a string starting with "=" as a formula: text, always.
+            # openpyxl takes a string starting with "=" as a formula: text, always,
+            # and a leading quote besides, should the sheet be saved again as CSV.
             cell.data_type = "s"
         elif isinstance(value, dt.date):
             cell.number_format = "yyyy-mm-dd"

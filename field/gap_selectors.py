@@ -15,9 +15,13 @@ that tie the counts together, so that subtraction gives nothing back:
 - within an area: the window is the unreached plus the others, the unreached are
   the dropped out plus the never enrolled, the open cases are those visited plus
   those not, the visited are those found plus those not yet, and the unreached
-  homes are those in a zone (or a team's area) plus those outside it. The parts
-  that are not published (``_HIDDEN``) still take part: publishing two nested
-  counts publishes their difference.
+  homes are those in a zone (or a team's area) plus those outside it; the children
+  of primary age are those far from a primary school plus those near one, and
+  likewise for secondary age; the window is the children of primary age, of
+  secondary age and the others (other ages, or a home with no point: the access
+  counts measure located homes only). The parts that are not published
+  (``_HIDDEN``) still take part: publishing two nested counts publishes their
+  difference.
 
 A rate whose numerator or denominator is withheld is withheld; a rate over zero
 has no value. Class breaks are fitted to the listed areas' published values only.
@@ -28,11 +32,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 from django.conf import settings
 from django.db import connection
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 
 from field.models import AREA_STAT_COUNTS, AreaStat, StatLevel
@@ -66,6 +70,10 @@ QUANTITIES: Final[dict[str, tuple[str, ...]]] = {
     "homes_unreached": ("unreached_households",),
     "homes_in_zone": ("unreached_in_zone",),
     "homes_in_team_area": ("unreached_in_team_area",),
+    "age_primary": ("age_primary",),
+    "far_primary": ("far_primary",),
+    "age_secondary": ("age_secondary",),
+    "far_secondary": ("far_secondary",),
 }
 QUANTITY_LABELS: Final[dict[str, Promise]] = {
     "children": _("Children in the age window"),
@@ -79,6 +87,10 @@ QUANTITY_LABELS: Final[dict[str, Promise]] = {
     "homes_unreached": _("Homes with an open case"),
     "homes_in_zone": _("In a volunteer zone"),
     "homes_in_team_area": _("In a search team's area"),
+    "age_primary": _("Children of primary age (6-11), home located"),
+    "far_primary": _("Far from a primary school"),
+    "age_secondary": _("Children of secondary age (12-17), home located"),
+    "far_secondary": _("Far from a secondary school"),
 }
 # Differences of published quantities: withheld when small like any other count.
 _HIDDEN: Final[dict[str, tuple[str, str]]] = {
@@ -87,6 +99,11 @@ _HIDDEN: Final[dict[str, tuple[str, str]]] = {
     "cases_not_found": ("cases_visited", "cases_found"),
     "homes_outside_zone": ("homes_unreached", "homes_in_zone"),
     "homes_outside_team_area": ("homes_unreached", "homes_in_team_area"),
+    "near_primary": ("age_primary", "far_primary"),
+    "near_secondary": ("age_secondary", "far_secondary"),
+    # In this order: each is computed from the one before.
+    "children_not_primary": ("children", "age_primary"),
+    "children_other_ages": ("children_not_primary", "age_secondary"),
 }
 # (total, parts) within one area.
 _WITHIN: Final = (
@@ -96,7 +113,26 @@ _WITHIN: Final = (
     ("cases_visited", ("cases_found", "cases_not_found")),
     ("homes_unreached", ("homes_in_zone", "homes_outside_zone")),
     ("homes_unreached", ("homes_in_team_area", "homes_outside_team_area")),
+    ("age_primary", ("far_primary", "near_primary")),
+    ("age_secondary", ("far_secondary", "near_secondary")),
+    ("children", ("age_primary", "children_not_primary")),
+    ("children_not_primary", ("age_secondary", "children_other_ages")),
 )
+
+
+def _km(metres: int) -> str:
+    return f"{metres / 1000:g}"
+
+
+def _at_distance(message: Promise, setting: str) -> Promise:
+    """``message`` with ``%(km)s`` set to the distance ``settings.<setting>`` holds
+    (metres) in km, when it is shown rather than imported: the settings may change."""
+
+    def render() -> str:
+        return str(message) % {"km": _km(getattr(settings, setting))}
+
+    # ``lazy`` is typed as returning what ``render`` returns; it returns a Promise.
+    return cast(Promise, lazy(render, str)())
 
 
 @dataclass(frozen=True)
@@ -190,6 +226,39 @@ INDICATORS: Final[dict[str, Indicator]] = {
             100,
             _("%"),
             _("Homes with an open case that lie in a search team's area, of all such homes."),
+        ),
+        Indicator(
+            "far_primary",
+            _("Far from a primary school per 1,000 children"),
+            "far_primary",
+            "age_primary",
+            1000,
+            _("per 1,000"),
+            _at_distance(
+                _(
+                    "Children aged 6-11 whose home lies farther than %(km)s km on the "
+                    "ground from the nearest school teaching primary, per 1,000 children "
+                    "aged 6-11 whose home is located."
+                ),
+                "SCHOOL_DISTANCE_PRIMARY_M",
+            ),
+        ),
+        Indicator(
+            "far_secondary",
+            _("Far from a secondary school per 1,000 children"),
+            "far_secondary",
+            "age_secondary",
+            1000,
+            _("per 1,000"),
+            _at_distance(
+                _(
+                    "Children aged 12-17 whose home lies farther than %(km)s km on the "
+                    "ground from the nearest school teaching their stage (lower secondary "
+                    "at 12-14, upper secondary or vocational at 15-17), per 1,000 "
+                    "children aged 12-17 whose home is located."
+                ),
+                "SCHOOL_DISTANCE_SECONDARY_M",
+            ),
         ),
     )
 }

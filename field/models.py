@@ -52,7 +52,10 @@ class Profile(models.Model):
     """What the system knows of a user beyond the login: role and area.
 
     The area is the scope of a coordinator or official: the province, narrowed
-    to some of its districts when any are listed.
+    to some of its districts when any are listed. An official of a national body
+    (EEF, the ministry) is marked ``national`` instead and has no province: they
+    read the aggregates of the whole country. A coordinator or official with
+    neither sees nothing, so that a profile not yet given an area opens nothing.
     """
 
     user = models.OneToOneField(
@@ -64,6 +67,9 @@ class Profile(models.Model):
         Province, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     districts = models.ManyToManyField(District, blank=True, related_name="+")
+    national = models.BooleanField(
+        default=False, help_text=_("An official who reads the aggregates of the whole country")
+    )
     # A team member's tablet asked for its changes (``/api/v1/sync/``): the
     # coordinator's "last sync", which a tablet with nothing to upload also sets.
     last_sync_at = models.DateTimeField(null=True, blank=True)
@@ -72,6 +78,12 @@ class Profile(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(role__in=Role.values), name="profile_role_valid"),
             models.CheckConstraint(condition=_PHONE, name="profile_phone_thai"),
+            # Only officials read the whole country, and only without a province:
+            # names are never national.
+            models.CheckConstraint(
+                condition=Q(national=False) | Q(role="official", province__isnull=True),
+                name="profile_national_official_only",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -235,6 +247,29 @@ class TeamArea(models.Model):
         return f"{self.team_id}: {self.cluster_id or self.subdistrict_id}"
 
 
+class TeamPlaceVersion(models.Model):
+    """The counter that orders changes to who holds a tambon and its clusters.
+
+    ``version`` goes up with every assignment or ending in the tambon
+    (``field.services.teams``, which takes the row ``FOR UPDATE`` and raises it
+    with ``UPDATE ... WHERE version = %s``). A team page carries the version each
+    tambon was shown at, and a change made on an older one is refused as a
+    conflict: a coordinator never overwrites what another just did unseen.
+    """
+
+    subdistrict = models.OneToOneField(
+        Subdistrict, on_delete=models.PROTECT, primary_key=True, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.subdistrict_id}: v{self.version}"
+
+
 class VolunteerKind(models.TextChoices):
     PARENT = "parent", _("Parent")
     RETIRED_CIVIL_SERVANT = "retired_civil_servant", _("Retired civil servant")
@@ -276,6 +311,13 @@ class Volunteer(models.Model):
     # A locked zone keeps exactly its households when the coordinator rebalances:
     # none leave it and none join it.
     zone_locked = models.BooleanField(default=False, db_default=False)
+    # Optimistic locking of the coordinator's form: each edit raises it, and a
+    # form rendered at an older version is refused (field.services.volunteers).
+    version = models.PositiveIntegerField(default=0, db_default=0)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["name", "pk"]
@@ -1562,3 +1604,95 @@ class AreaStatRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.academic_year} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+# --- the audit log ------------------------------------------------------------------------
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", _("Viewed")
+    EDIT = "edit", _("Edited")
+    CLOSE = "close", _("Closed")
+    EXPORT = "export", _("Exported")
+    ASSIGN = "assign", _("Assigned")
+    UNASSIGN = "unassign", _("Assignment ended")
+    REASSIGN = "reassign", _("Reassigned")
+
+
+class AuditObject(models.TextChoices):
+    CASE = "case", _("Case")
+    CHILD = "child", _("Child")
+    HOUSEHOLD = "household", _("Household")
+    TEAM_AREA = "team_area", _("Team area")
+    ZONE_ASSIGNMENT = "zone_assignment", _("Zone assignment")
+    ROUTE_PLAN = "route_plan", _("Route plan")
+    IMPORT_RUN = "import_run", _("Import report")
+    AREA = "area", _("Area")
+
+
+class AuditEvent(models.Model):
+    """One read, write or export of a child's record, or one assignment change:
+    who, when, what, from where. Written by ``field.services.audit`` only.
+
+    Append-only in the database: a trigger (migration 0016) refuses UPDATE,
+    DELETE and TRUNCATE, whoever runs them, the Django admin included. Hence
+    the user is PROTECTed rather than SET_NULL (which would be an UPDATE), and
+    the username is copied so the row reads the same if the login is renamed.
+    ``obj_id`` is a plain number, not a foreign key, for the same reason: no
+    deletion elsewhere may reach into this table.
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("None for the command line and background jobs"),
+    )
+    username = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=20, blank=True, help_text=_("The role at the time"))
+    action = models.CharField(max_length=10, choices=AuditAction.choices)
+    obj_kind = models.CharField(max_length=16, choices=AuditObject.choices)
+    obj_id = models.BigIntegerField(
+        null=True, blank=True, help_text=_("None for a list of many, counted in the detail")
+    )
+    # The DOPA code of the tambon the object lies in; for an export of an area,
+    # that area's own code (2 or 4 digits), a prefix of its tambons' codes, so the
+    # one prefix test scopes both. Empty when unknown: administrators only.
+    tambon = models.CharField(max_length=6, blank=True, db_index=True)
+    detail = models.CharField(max_length=200, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    device = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=AuditAction.values), name="audit_event_action_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(obj_kind__in=AuditObject.values), name="audit_event_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(role="") | Q(role__in=Role.values), name="audit_event_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(tambon__regex=r"^([0-9]{2}){0,3}$"), name="audit_event_tambon_code"
+            ),
+            # The detail says what, never who: thirteen digits in a row would be a
+            # national ID (or a G code's digits) that has no business here.
+            models.CheckConstraint(
+                condition=~Q(detail__regex=r"[0-9]{13}"), name="audit_event_detail_no_id"
+            ),
+        ]
+        indexes = [models.Index(fields=["tambon", "-at"], name="audit_event_area_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username or '-'} {self.action} {self.obj_kind}"
+
+    @property
+    def role_label(self) -> str:
+        """The role's name; a dash for the command line."""
+        return str(Role(self.role).label) if self.role in Role.values else "—"

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
 from field.day_forms import DayHoursForm
-from field.models import TravelMode
+from field.models import AuditAction, AuditObject, TravelMode
 from field.route_selectors import (
     MemberRoute,
     PlanDetail,
@@ -36,9 +36,11 @@ from field.route_selectors import (
     tambon_name,
     volunteers_in_scope,
 )
+from field.services.audit import audit_record, case_tambon, common_area
 from field.services.routes import route_plan_create
 from field.team_selectors import get_team, manager_scope, teams_in_scope
 from field.team_views import TEAM_COLOURS
+from project.security import inline_hashes
 
 GPX_NS = "http://www.topografix.com/GPX/1/1"
 
@@ -47,6 +49,23 @@ def _user(request: HttpRequest) -> User:
     if not isinstance(request.user, User):
         raise PermissionDenied
     return request.user
+
+
+def _audit_plan(request: HttpRequest, detail: PlanDetail, action: AuditAction, what: str) -> None:
+    """A plan's pages show its children's names and addresses: one event per page
+    or file, in the smallest area that holds all its stops."""
+    stops = [stop for member in detail.members for stop in member.stops]
+    tambons = [stop.household.subdistrict_id for stop in stops]
+    tambons += [case_tambon(row.case) for row in detail.unplanned]
+    audit_record(
+        user=request.user,
+        action=action,
+        obj_kind=AuditObject.ROUTE_PLAN,
+        obj_id=detail.plan.pk,
+        tambon=common_area(tambons),
+        request=request,
+        detail=f"{what} stops={len(stops)} unplanned={len(detail.unplanned)}",
+    )
 
 
 def clock(value: dt.time | int) -> str:
@@ -182,6 +201,7 @@ def _totals(detail: PlanDetail) -> dict[str, str]:
 @require_safe
 def route(request: HttpRequest, pk: int) -> HttpResponse:
     detail = plan_detail(request.user, pk)
+    _audit_plan(request, detail, AuditAction.VIEW, "page")
     page_data: dict[str, Any] = {
         "base": [detail.base[1], detail.base[0]],
         "members": [_member_data(detail, m) for m in detail.members],
@@ -293,7 +313,9 @@ def print_map(detail: PlanDetail) -> str:
 @require_safe
 def route_print(request: HttpRequest, pk: int) -> HttpResponse:
     detail = plan_detail(request.user, pk)
-    return render(
+    _audit_plan(request, detail, AuditAction.EXPORT, "print")
+    map_html = print_map(detail)
+    response = render(
         request,
         "field/route_print.html",
         {
@@ -301,9 +323,14 @@ def route_print(request: HttpRequest, pk: int) -> HttpResponse:
             "plan": detail.plan,
             "members": [_member_rows(m) for m in detail.members],
             "totals": _totals(detail),
-            "map_html": print_map(detail),
+            "map_html": map_html,
         },
     )
+    # The map's document (srcdoc) inherits this page's Content-Security-Policy:
+    # folium's inline script and style may run there by their hashes, nothing else.
+    hashes = {name: sources for name, sources in inline_hashes(map_html).items() if sources}
+    response._csp_update = hashes  # type: ignore[attr-defined]
+    return response
 
 
 def gpx_document(detail: PlanDetail) -> bytes:
@@ -349,6 +376,7 @@ def gpx_document(detail: PlanDetail) -> bytes:
 @require_safe
 def route_gpx(request: HttpRequest, pk: int) -> HttpResponse:
     detail = plan_detail(request.user, pk)
+    _audit_plan(request, detail, AuditAction.EXPORT, "gpx")
     response = HttpResponse(gpx_document(detail), content_type="application/gpx+xml")
     response["Content-Disposition"] = f'attachment; filename="route-{detail.plan.pk}.gpx"'
     return response

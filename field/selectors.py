@@ -260,7 +260,7 @@ def _load_area(user: AbstractBaseUser) -> AreaScope:
     profile = (
         Profile.objects.filter(user_id=user.pk)
         .annotate(district_codes=ArrayAgg("districts__code", default=[], distinct=True))
-        .values("role", "province_id", "district_codes")
+        .values("role", "province_id", "district_codes", "national")
         .first()
     )
     role = profile["role"] if profile else None
@@ -277,6 +277,10 @@ def _load_area(user: AbstractBaseUser) -> AreaScope:
         return AreaScope(user_id=user.pk, role=Role.VOLUNTEER, province=None, volunteer=volunteer)
     if profile is None or role not in (Role.COORDINATOR, Role.OFFICIAL):
         raise PermissionDenied
+    if role == Role.OFFICIAL and profile["national"]:
+        # The whole country, aggregates only (names=False), as an official of a
+        # province reads theirs.
+        return AreaScope(user_id=user.pk, role=Role.OFFICIAL, province=None, names=False)
     if profile["province_id"] is None:
         # A coordinator or official not yet given an area sees nothing rather than all.
         raise PermissionDenied

@@ -44,9 +44,11 @@ SHELL_STATIC = (
     "markercluster/leaflet.markercluster.js",
     "field/tablet/tablet.css",
     "field/tablet/db.js",
+    "field/tablet/device.js",
     "field/tablet/rule.js",
     "field/tablet/route.js",
     "field/tablet/sync.js",
+    "field/tablet/text.js",
     "field/tablet/app.js",
     "field/icons/icon-192.png",
     "field/icons/icon-512.png",
@@ -68,6 +70,10 @@ def _strings() -> dict[str, Any]:
         "syncing": _("Syncing…"),
         "syncFailed": _("Sync failed: %(reason)s"),
         "signedOut": _("Your session has ended: log in again to sync."),
+        "revoked": _(
+            "This device was revoked by a coordinator: its data has been removed. "
+            "Ask your coordinator before using it again."
+        ),
         "refused": _("A visit was refused by the server: %(reason)s"),
         "noCases": _("No cases to show."),
         "cases": _("%(n)s cases"),

@@ -51,6 +51,7 @@ from field.models import (
     Profile,
     Team,
     TeamArea,
+    TeamPlaceVersion,
     Visit,
 )
 from field.selectors import AreaScope, User, user_area
@@ -412,7 +413,9 @@ def _conflicts(scope: AreaScope) -> list[Conflict]:
     visits = (
         Visit.objects.filter(Exists(rival))
         .filter(scope.cases("case__"))
-        .select_related("case__child", "by", "team")
+        # The households too: the audit log records the tambon of each case shown.
+        .select_related("case__child__household", "case__whereabouts", "by", "team")
+        .defer("case__child__household__given_point", "case__whereabouts__given_point")
         .order_by("-case__updated_at", "case_id", "at", "pk")[:CONFLICT_LIMIT]
     )
     grouped: dict[int, Conflict] = {}
@@ -435,6 +438,8 @@ class Place:
     """Current assignments of exactly this place."""
     clusters: list[Place] = field(default_factory=list)
     """A tambon's clusters."""
+    version: int = 0
+    """The tambon's ``TeamPlaceVersion`` as read: the page sends it back with a change."""
 
     @property
     def key(self) -> str:
@@ -494,7 +499,14 @@ def team_district(user: User, team: Team) -> TeamDistrict:
         .annotate(open=Count("pk"))
         .order_by()
     )
-    by_tambon = {t.code: Place(subdistrict=t, cluster=None) for t in tambons}
+    versions = dict(
+        TeamPlaceVersion.objects.filter(subdistrict__district_id=district).values_list(
+            "subdistrict_id", "version"
+        )
+    )
+    by_tambon = {
+        t.code: Place(subdistrict=t, cluster=None, version=versions.get(t.code, 0)) for t in tambons
+    }
     by_cluster: dict[int, Place] = {}
     for cluster in clusters:
         place = Place(subdistrict=by_tambon[cluster.subdistrict_id].subdistrict, cluster=cluster)
@@ -613,14 +625,15 @@ def place_for_assignment(
     return cluster.subdistrict, cluster
 
 
-def area_to_end(user: User, team: Team, pk: int) -> TeamArea:
+def area_to_end(user: User, team: Team, pk: int, *, current_only: bool = True) -> TeamArea:
     """A current assignment in ``team``'s district (of any team: ending another
-    team's place is how a coordinator frees it); Http404 for any other."""
+    team's place is how a coordinator frees it); Http404 for any other.
+    ``current_only=False`` also finds one already ended, so that a page shown
+    before another coordinator ended it can be told so (a conflict, not a 404)."""
     manager_scope(user)
+    current = Q(ended_at__isnull=True) if current_only else Q()
     area = (
-        TeamArea.objects.filter(
-            pk=pk, ended_at__isnull=True, subdistrict__district_id=team.district_id
-        )
+        TeamArea.objects.filter(current, pk=pk, subdistrict__district_id=team.district_id)
         .select_related("team", "subdistrict", "cluster")
         .first()
     )
@@ -662,6 +675,18 @@ class Proposal:
 
     def mapping(self) -> dict[str, int]:
         return {unit.key: unit.team for unit in self.units if unit.team is not None}
+
+
+def tambon_versions(district: District) -> list[tuple[str, int]]:
+    """Every tambon of ``district`` with its ``TeamPlaceVersion`` (0 before its
+    first change): a page that changes the whole district sends them back."""
+    versions = dict(
+        TeamPlaceVersion.objects.filter(subdistrict__district=district).values_list(
+            "subdistrict_id", "version"
+        )
+    )
+    codes = Subdistrict.objects.filter(district=district).order_by("code")
+    return [(code, versions.get(code, 0)) for code in codes.values_list("code", flat=True)]
 
 
 def managed_area(user: User, code: str, areas: QuerySet[AreaT], digits: int) -> AreaT:

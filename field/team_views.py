@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,17 +26,21 @@ from field.cluster_selectors import (
     proposed_names,
     tambon_clusters,
 )
+from field.models import Team
 from field.selectors import user_area
+from field.services.audit import audit_cases_seen
 from field.services.cases import case_link_resolve
 from field.services.clusters import CLUSTER_NAME_MAX, clusters_set
+from field.services.conflicts import expected_version
 from field.services.proposal import proposal_accept
-from field.services.teams import team_area_assign, team_area_end
+from field.services.teams import TeamAreaChanged, team_area_assign, team_area_end
 from field.team_selectors import (
     area_to_end,
     district_proposal,
     get_case_link,
     get_team,
     place_for_assignment,
+    tambon_versions,
     team_district,
     teams_in_scope,
     teams_overview,
@@ -69,6 +73,10 @@ def _user(request: HttpRequest) -> User:
 @require_safe
 def teams(request: HttpRequest) -> HttpResponse:
     overview = teams_overview(request.user)
+    # The children named on the page: the sides of links in the scope, and conflicts.
+    named = [side.case for row in overview.links for side in row.sides if side.seen]
+    named += [conflict.case for conflict in overview.conflicts]
+    audit_cases_seen(user=request.user, cases=named, request=request, what="teams")
     districts = sorted(
         {row.team.district for row in overview.teams if row.team.district},
         key=lambda district: district.code,
@@ -104,38 +112,63 @@ def case_link(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("field-teams")
 
 
+def _team_change(request: HttpRequest, user: User, found: Team) -> HttpResponse | None:
+    """Carry out the posted assignment or ending; a response when it is not the
+    usual redirect. The page sends each tambon's version (``version-<code>``):
+    a change made on an older one raises ``TeamAreaChanged``."""
+    data = request.POST
+    if "assign" in data:
+        subdistrict, cluster = place_for_assignment(user, found, data["assign"])
+        try:
+            team_area_assign(
+                team=found,
+                subdistrict=subdistrict,
+                cluster=cluster,
+                by=user,
+                expected_version=expected_version(data.get(f"version-{subdistrict.code}")),
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                _("%(place)s is now team %(team)s's.")
+                % {"place": cluster.name if cluster else subdistrict.name_th, "team": found},
+            )
+    elif "end" in data and data["end"].isdigit():
+        area = area_to_end(user, found, int(data["end"]), current_only=False)
+        expected = expected_version(data.get(f"version-{area.subdistrict_id}"))
+        if area.ended_at is not None and expected is None:
+            raise Http404
+        team_area_end(area=area, by=user, expected_version=expected)
+        messages.success(
+            request,
+            _("Team %(team)s no longer holds %(place)s.")
+            % {
+                "team": area.team,
+                "place": area.cluster.name if area.cluster else area.subdistrict.name_th,
+            },
+        )
+    else:
+        return HttpResponseBadRequest(_("Choose a place to assign or an assignment to end."))
+    return None
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def team(request: HttpRequest, pk: int) -> HttpResponse:
     found = get_team(request.user, pk)
+    status = 200
     if request.method == "POST":
-        user = _user(request)
-        if "assign" in request.POST:
-            subdistrict, cluster = place_for_assignment(user, found, request.POST["assign"])
-            try:
-                team_area_assign(team=found, subdistrict=subdistrict, cluster=cluster, by=user)
-            except ValidationError as error:
-                messages.error(request, " ".join(error.messages))
-            else:
-                messages.success(
-                    request,
-                    _("%(place)s is now team %(team)s's.")
-                    % {"place": cluster.name if cluster else subdistrict.name_th, "team": found},
-                )
-        elif "end" in request.POST and request.POST["end"].isdigit():
-            area = area_to_end(user, found, int(request.POST["end"]))
-            team_area_end(area=area)
-            messages.success(
-                request,
-                _("Team %(team)s no longer holds %(place)s.")
-                % {
-                    "team": area.team,
-                    "place": area.cluster.name if area.cluster else area.subdistrict.name_th,
-                },
-            )
+        try:
+            refused = _team_change(request, _user(request), found)
+        except TeamAreaChanged as conflict:
+            # Nothing was written: the page is shown again as it stands now,
+            # with who changed it and when, instead of redirecting.
+            messages.error(request, str(conflict))
+            status = 409
         else:
-            return HttpResponseBadRequest(_("Choose a place to assign or an assignment to end."))
-        return redirect("field-team", pk=found.pk)
+            return refused or redirect("field-team", pk=found.pk)
     district = team_district(request.user, found)
     colours = {
         team_id: TEAM_COLOURS[index % len(TEAM_COLOURS)]
@@ -167,6 +200,7 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
             "page_data": page_data,
             "scope": user_area(request.user),
         },
+        status=status,
     )
 
 
@@ -174,6 +208,7 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def team_propose(request: HttpRequest, district_code: str) -> HttpResponse:
     proposal = district_proposal(request.user, district_code)
+    status = 200
     if request.method == "POST":
         user = _user(request)
         mapping: dict[str, int] = {}
@@ -185,22 +220,43 @@ def team_propose(request: HttpRequest, district_code: str) -> HttpResponse:
         allowed = {
             t.pk: t for t in teams_in_scope(user_area(user)).filter(district=proposal.district)
         }
+        # The versions of the tambons the proposal was made on (``version-<code>``).
+        versions = {
+            key.removeprefix("version-"): expected_version(request.POST.get(key))
+            for key in request.POST
+            if key.startswith("version-")
+        }
         try:
             areas = proposal_accept(
-                district=proposal.district, mapping=mapping, teams=allowed, by=user
+                district=proposal.district,
+                mapping=mapping,
+                teams=allowed,
+                by=user,
+                expected_versions=versions,
             )
+        except TeamAreaChanged as conflict:
+            # Nothing was written; the proposal below is made again on the
+            # district as it stands now.
+            messages.error(request, str(conflict))
+            status = 409
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("field-team-propose", district_code=proposal.district.code)
-        messages.success(
-            request,
-            _("The proposal is in force: %(count)s places assigned.") % {"count": len(areas)},
-        )
-        return redirect(reverse("field-teams"))
+        else:
+            messages.success(
+                request,
+                _("The proposal is in force: %(count)s places assigned.") % {"count": len(areas)},
+            )
+            return redirect(reverse("field-teams"))
     return render(
         request,
         "field/team_propose.html",
-        {"proposal": proposal, "scope": user_area(request.user)},
+        {
+            "proposal": proposal,
+            "versions": tambon_versions(proposal.district),
+            "scope": user_area(request.user),
+        },
+        status=status,
     )
 
 

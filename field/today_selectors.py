@@ -18,8 +18,17 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from field.models import Case, Role, RoutePlan, RouteStatus, RouteStop, StopState
+from field.models import (
+    AuditObject,
+    Case,
+    Role,
+    RoutePlan,
+    RouteStatus,
+    RouteStop,
+    StopState,
+)
 from field.selectors import User, team_cases, user_area
+from field.services.audit import audit_seen
 from geo.algorithms import routing
 
 # Coordinates sent to the tablet: about a metre, plenty for a house on a map.
@@ -206,10 +215,18 @@ def stop_payload(stop: RouteStop) -> dict[str, Any]:
 
 
 def today_payload(user: User, plan: RoutePlan | None) -> dict[str, Any]:
-    """``{"plan": ...}`` as ``GET /api/v1/today/`` sends it; ``{"plan": None}`` for none."""
+    """``{"plan": ...}`` as ``GET /api/v1/today/`` sends it; ``{"plan": None}`` for none.
+    The households it shows (their addresses) are recorded in the audit log, one
+    event per tambon."""
     if plan is None:
         return {"plan": None}
     stops = plan_stops(user, plan, windows=True)
+    audit_seen(
+        user=user,
+        obj_kind=AuditObject.HOUSEHOLD,
+        tambons=[stop.household.subdistrict_id for stop in stops],
+        what=f"today plan={plan.pk}",
+    )
     origin = plan_origin(plan)
     if origin is None and stops:
         origin = stops[0].household.point

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from field import (
+    audit_views,
     campaign_views,
     gap_views,
     route_views,
@@ -21,7 +22,9 @@ urlpatterns = [
     path("funnel/reconcile/", views.funnel_reconcile, name="field-funnel-reconcile"),
     path("gaps/", gap_views.gaps_page, name="field-gaps"),
     path("gaps/layer.json", gap_views.gap_layer, name="field-gap-layer"),
+    path("gaps/schools.json", gap_views.gap_schools, name="field-gap-schools"),
     path("reviews/", views.reviews, name="field-reviews"),
+    path("audit/", audit_views.audit_log, name="field-audit"),
     path("reviews/<int:pk>/decide/", views.review_decide_view, name="field-review-decide"),
     path("teams/", team_views.teams, name="field-teams"),
     path("teams/<int:pk>/", team_views.team, name="field-team"),

@@ -33,6 +33,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from field.forms import FunnelQuery, ImportUploadForm, ReconcileForm, current_academic_year
 from field.models import (
+    AuditAction,
+    AuditObject,
     CaseKind,
     Child,
     ImportKind,
@@ -56,6 +58,7 @@ from field.selectors import (
     unreached_households,
     user_area,
 )
+from field.services.audit import audit_record, audit_seen
 from field.services.cases import ReviewError, review_decide
 from field.services.imports import import_execute, import_start, log_failure
 from field.services.reconcile import reconcile
@@ -211,6 +214,17 @@ def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
 @require_safe
 def import_problems_csv(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_import_run(request.user, pk)
+    # The report quotes the file's rows, names and IDs included. A run has no
+    # area of its own, so administrators read this event.
+    audit_record(
+        user=request.user,
+        action=AuditAction.EXPORT,
+        obj_kind=AuditObject.IMPORT_RUN,
+        obj_id=run.pk,
+        tambon=None,
+        request=request,
+        detail="problems.csv",
+    )
     # A BOM, as the command-line report has: without it Excel garbles the Thai.
     report = io.StringIO("\ufeff")
     report.seek(0, io.SEEK_END)
@@ -336,12 +350,21 @@ def reviews(request: HttpRequest) -> HttpResponse:
         .order_by("-created_at", "-pk")
     )
     page = Paginator(found, REVIEWS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = review_rows(request.user, list(page))
+    # The candidates shown by name, one event per tambon: the page is a list.
+    audit_seen(
+        user=request.user,
+        obj_kind=AuditObject.CHILD,
+        tambons=[c.child.household.subdistrict_id for r in rows for c in r.candidates if c.child],
+        request=request,
+        what=f"reviews page={page.number}",
+    )
     return render(
         request,
         "field/reviews.html",
         {
             "page": page,
-            "rows": review_rows(request.user, list(page)),
+            "rows": rows,
             "status": status,
             "statuses": list(ReviewStatus),
             "scope": user_area(request.user),

@@ -41,6 +41,9 @@ class VolunteerForm(forms.Form):
     )
     lat = forms.FloatField(label=_("Latitude of home"), min_value=_LAT[0], max_value=_LAT[1])
     lon = forms.FloatField(label=_("Longitude of home"), min_value=_LON[0], max_value=_LON[1])
+    # The version of the volunteer the form was rendered with: a save over a
+    # later edit by someone else is refused (field.services.volunteers).
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
     def __init__(self, *args: Any, district: District, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {}).setdefault("capacity", volunteer_default_capacity())

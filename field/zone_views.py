@@ -25,10 +25,12 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from field.models import Volunteer
 from field.selectors import user_area
+from field.services.conflicts import ConflictError, expected_version
 from field.services.volunteers import volunteer_create, volunteer_update
 from field.services.zones import (
     ZonePreview,
     ZoneRefused,
+    ZonesChanged,
     zone_distance_set,
     zone_lock,
     zone_lock_volunteer,
@@ -103,6 +105,8 @@ def _act(request: HttpRequest, zones: DistrictZones) -> str:
     data = request.POST
     action = data.get("action", "")
     district = zones.district
+    # The version of the zones the page showed; a change since is a conflict.
+    expected = expected_version(data.get("version"))
     if action == "move":
         selection = _selection(zones, data)
         count = zone_move(
@@ -110,6 +114,7 @@ def _act(request: HttpRequest, zones: DistrictZones) -> str:
             households=selection,
             to=_volunteer(zones, data.get("volunteer", "")),
             by=user,
+            expected_version=expected,
         )
         return ngettext(
             "%(count)d household moved and locked.", "%(count)d households moved and locked.", count
@@ -120,6 +125,7 @@ def _act(request: HttpRequest, zones: DistrictZones) -> str:
             households=_selection(zones, data),
             locked=action == "lock",
             by=user,
+            expected_version=expected,
         )
         if action == "lock":
             return ngettext(
@@ -131,7 +137,11 @@ def _act(request: HttpRequest, zones: DistrictZones) -> str:
     if action in ("lock_zone", "unlock_zone"):
         person = _volunteer(zones, data.get("volunteer", ""))
         zone_lock_volunteer(
-            district=district, volunteer=person, locked=action == "lock_zone", by=user
+            district=district,
+            volunteer=person,
+            locked=action == "lock_zone",
+            by=user,
+            expected_version=expected,
         )
         if action == "lock_zone":
             return _("The zone of %(name)s is locked.") % {"name": person.name}
@@ -142,7 +152,9 @@ def _act(request: HttpRequest, zones: DistrictZones) -> str:
         except ValueError as error:
             raise ZoneRefused(_("Give the distance in kilometres, such as 3 or 2.5.")) from error
         try:
-            zone_distance_set(district=district, max_distance_m=metres, by=user)
+            zone_distance_set(
+                district=district, max_distance_m=metres, by=user, expected_version=expected
+            )
         except ValidationError as error:
             raise ZoneRefused(_("The limit must be between 0.1 and 30 km.")) from error
         return _("The distance limit is now %(km)s km. Rebalance to apply it.") % {
@@ -183,15 +195,24 @@ def zone_index(request: HttpRequest) -> HttpResponse:
 def zones_page(request: HttpRequest, district_code: str) -> HttpResponse:
     zones = district_zones(request.user, district_code)
     preview = None
+    status = 200
     if request.method == "POST":
         if request.POST.get("action") == "preview":
             preview = zones_preview(zones)
         else:
             try:
                 messages.success(request, _act(request, zones))
+            except ZonesChanged as conflict:
+                # Nothing was written: the page is shown again as the zones stand
+                # now, with who changed them and when, instead of redirecting.
+                messages.error(request, str(conflict))
+                zones = district_zones(request.user, district_code)
+                status = 409
             except ZoneRefused as refused:
                 messages.error(request, str(refused))
-            return redirect("field-zones", district_code=zones.district.code)
+                return redirect("field-zones", district_code=zones.district.code)
+            else:
+                return redirect("field-zones", district_code=zones.district.code)
     asked = request.GET.get("recruit", "")
     recruited = None
     reach = beyond_reach(zones)
@@ -202,6 +223,7 @@ def zones_page(request: HttpRequest, district_code: str) -> HttpResponse:
         request,
         "field/zones.html",
         _context(request, zones, preview, recruited, reach),
+        status=status,
     )
 
 
@@ -329,20 +351,9 @@ def volunteer_edit(request: HttpRequest, district_code: str, pk: int | None = No
     volunteer = None
     if pk is not None:
         volunteer = district_volunteer(district, pk)
-    initial: dict[str, Any] = {}
-    if volunteer is not None:
-        initial = {
-            "name": volunteer.name,
-            "phone": volunteer.phone,
-            "kind": volunteer.kind,
-            "village": volunteer.village,
-            "capacity": volunteer.capacity,
-            "active_from": volunteer.active_from,
-            "active_to": volunteer.active_to,
-            "lat": round(volunteer.home.y, 6),
-            "lon": round(volunteer.home.x, 6),
-        }
-    form = VolunteerForm(request.POST or None, district=district, initial=initial)
+    form = VolunteerForm(request.POST or None, district=district, initial=_initial(volunteer))
+    conflict = ""
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         fields = {
@@ -359,7 +370,19 @@ def volunteer_edit(request: HttpRequest, district_code: str, pk: int | None = No
             if volunteer is None:
                 saved = volunteer_create(**fields)
             else:
-                saved = volunteer_update(volunteer=volunteer, **fields)
+                saved = volunteer_update(
+                    volunteer=volunteer,
+                    **fields,
+                    by=_user(request),
+                    expected_version=data["version"],
+                )
+        except ConflictError as error:
+            # Nothing was written: the form is shown again with what is saved
+            # now (and its version), so the coordinator edits that, knowingly.
+            conflict = str(error)
+            status = 409
+            volunteer = district_volunteer(district, pk) if pk is not None else None
+            form = VolunteerForm(district=district, initial=_initial(volunteer))
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -374,6 +397,7 @@ def volunteer_edit(request: HttpRequest, district_code: str, pk: int | None = No
             "district": district,
             "volunteer": volunteer,
             "form": form,
+            "conflict": conflict,
             "map_data": {
                 "tiles": {"url": settings.TILE_URL, "attribution": settings.TILE_ATTRIBUTION},
                 "villages": villages,
@@ -383,4 +407,24 @@ def volunteer_edit(request: HttpRequest, district_code: str, pk: int | None = No
                 },
             },
         },
+        status=status,
     )
+
+
+def _initial(volunteer: Volunteer | None) -> dict[str, Any]:
+    """The form's values for ``volunteer`` as saved, with its version."""
+    initial: dict[str, Any] = {}
+    if volunteer is not None:
+        initial = {
+            "version": volunteer.version,
+            "name": volunteer.name,
+            "phone": volunteer.phone,
+            "kind": volunteer.kind,
+            "village": volunteer.village,
+            "capacity": volunteer.capacity,
+            "active_from": volunteer.active_from,
+            "active_to": volunteer.active_to,
+            "lat": round(volunteer.home.y, 6),
+            "lon": round(volunteer.home.x, 6),
+        }
+    return initial

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from django.utils.translation import gettext_lazy as _
 
 from project.env import database_from_url, env_bool, env_int, env_list, env_str
+from project.security import tile_sources
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -44,20 +46,34 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_gis",
     "drf_spectacular",
+    "axes",
+    "csp",
     "geo",
     "field",
+    "accounts",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "project.middleware.ThaiFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: both look at request.user.
+    "accounts.middleware.SessionLimitsMiddleware",
+    "accounts.middleware.DeviceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+AUTHENTICATION_BACKENDS = [
+    # First, so that a locked-out login is refused before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 # The tablet app is served by this site and logs in through its login page, so the
@@ -113,6 +129,41 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "field-start"
 LOGOUT_REDIRECT_URL = "home"
+
+# --- login throttling (django-axes) ---------------------------------------------------------
+# Keyed on username and address together: a guesser is stopped on that account from
+# that address, while the same member on another tablet, or a colleague behind the
+# same mobile carrier's NAT, can still log in. An administrator unlocks early in the
+# admin ("Access attempts": delete the rows) or with `manage.py axes_reset_username`.
+AXES_FAILURE_LIMIT = env_int("TAKHAI_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("TAKHAI_LOGIN_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "project.security.client_ip"
+# The client's address, for the throttle and the audit log, is the socket's; behind a
+# reverse proxy whose address (or network, "10.0.0.0/8") is listed here, the
+# right-most X-Forwarded-For entry that is not such a proxy (project/security.py).
+TRUSTED_PROXIES = env_list("TAKHAI_TRUSTED_PROXIES", [])
+# Failed attempts are kept (for the lockout and the admin's list); the access log of
+# every successful login is not: it would be a register of who worked when.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# --- sessions ---------------------------------------------------------------------------------
+# Tablets are shared by a team, and phones get lost: a session ends after
+# TAKHAI_SESSION_IDLE_MINUTES without a request, after TAKHAI_SESSION_MAX_HOURS in
+# any case (a working day: a session taken over is not good for a week), and when
+# the browser closes. No "remember this device": the tablet app needs no session to
+# work offline (its shell and cases live in the service worker's cache and
+# IndexedDB), only to sync, and a log-in at sync time costs a member seconds, where
+# a session living on a lost tablet exposes every child of the team's area.
+# An expired session never costs queued visits: the app keeps its queue and asks
+# for a log-in, then syncs (static/field/tablet/app.js).
+SESSION_IDLE_SECONDS = env_int("TAKHAI_SESSION_IDLE_MINUTES", 30) * 60
+SESSION_MAX_SECONDS = env_int("TAKHAI_SESSION_MAX_HOURS", 10) * 3600
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Thai first: the interface opens in Thai and English is a switch away.
 LANGUAGE_CODE = "th"
@@ -221,10 +272,85 @@ OSRM_URL = env_str("OSRM_URL", "")
 # paths; the upload checks that reject hostile files do not rely on GDAL for it.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
+# JSON lines on stderr, for the container runtime to collect; the filter on the
+# handler redacts personal data from every record (project/logs.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"personal_data": {"()": "project.logs.PersonalDataFilter"}},
+    "formatters": {"json": {"()": "project.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["personal_data"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    # Django's own loggers propagate to the root, so through the same filter.
+    "loggers": {"django": {"level": env_str("DJANGO_LOG_LEVEL", "INFO")}},
 }
+
+# --- HTTPS and headers -----------------------------------------------------------------------
+# Production serves HTTPS only, behind a reverse proxy that ends TLS
+# (docs/deploy.md). The demo on http://127.0.0.1 and the tests say
+# TAKHAI_HTTPS=false (scripts/demo sets it), which turns off the redirect, secure
+# cookies and HSTS; debug runs default to it too. Anything else defaults to HTTPS.
+HTTPS = env_bool("TAKHAI_HTTPS", not (DEBUG or TESTING))
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", HTTPS)
+# The health check is asked by the proxy and the container runtime over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    # Preloading commits the whole registrable domain (often a ministry's, not
+    # ours) to HTTPS in every browser's source; its owner decides, by setting
+    # DJANGO_SECURE_HSTS_PRELOAD=true. Without it check --deploy warns (W021).
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+# Only behind a proxy that sets X-Forwarded-Proto itself (and strips the client's):
+# anywhere else a client could claim HTTPS with it.
+if env_bool("TAKHAI_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+# The tablet app reads the CSRF token from its cookie (static/field/tablet/sync.js).
+CSRF_COOKIE_HTTPONLY = False
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------------------
+# Scripts only from this site's files: no inline script, no handler attributes, no
+# eval (tests/project/test_csp.py checks the templates). JSON data blocks
+# (json_script) are not scripts and need nothing. Styles: files from this site, and
+# style attributes, which the templates use for data-driven widths and colours
+# (bars, swatches) and Leaflet's divIcons too; an attribute cannot run script nor
+# select anything to leak, so allowing it costs little against a full rework. The
+# map tiles come from TAKHAI_TILE_URL's host, which the service worker also fetches
+# (connect-src). The route sheet adds the hashes of its folium map
+# (field/route_views.py); the exported HTML map report is a standalone file with
+# Leaflet inlined, exempt (field/export_views.py).
+_TILES = tile_sources(TILE_URL)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:", *_TILES],
+        "connect-src": ["'self'", *_TILES],
+        "font-src": ["'self'"],
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "frame-src": ["'self'"],
+    }
+}
+
+# --- the audit log (field/services/audit.py): the origin of each request ---
+MIDDLEWARE += ["field.middleware.AuditOriginMiddleware"]

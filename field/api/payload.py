@@ -21,8 +21,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Func, Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
-from field.models import Case, Household, Role, School, Visit, Volunteer
+from field.models import AuditAction, AuditObject, Case, Household, Role, School, Visit, Volunteer
 from field.selectors import MAP_DIGITS, User, get_team_case, team_cases, user_area
+from field.services.audit import audit_record, case_tambon
 from geo.models import Village
 
 _VISITS = Prefetch("visits", queryset=Visit.objects.select_related("by").order_by("at", "pk"))
@@ -92,9 +93,17 @@ def member_case_ids(user: User) -> list[int]:
 
 
 def member_case(user: User, pk: int) -> Case:
-    """One case of the member's areas (Http404 for any other), with its visits."""
+    """One case of the member's areas (Http404 for any other), with its visits.
+    Recorded in the audit log as a view of the case."""
     case = get_team_case(user, pk)
     prefetch_related_objects([case], _VISITS)
+    audit_record(
+        user=user,
+        action=AuditAction.VIEW,
+        obj_kind=AuditObject.CASE,
+        obj_id=case.pk,
+        tambon=case_tambon(case),
+    )
     return case
 
 

@@ -220,13 +220,19 @@ class SchoolOut(serializers.Serializer[dict[str, Any]]):
     name = serializers.CharField()
 
 
-def _choices() -> serializers.Serializer[Any]:
-    # Built from a dict: a declared attribute named "label" would shadow Field.label.
-    return inline_serializer(
+# Built from a dict: a declared attribute named "label" would shadow Field.label.
+# One class for every list of choices: a class per use would give the schema several
+# components named "Choice" (drf-spectacular warns, and check --deploy with it).
+_CHOICE = type(
+    inline_serializer(
         name="Choice",
         fields={"value": serializers.CharField(), "label": serializers.CharField()},
-        many=True,
     )
+)
+
+
+def _choices() -> serializers.Serializer[Any]:
+    return _CHOICE(many=True)
 
 
 def _feature_collection(geometry: str, properties: dict[str, str]) -> dict[str, Any]:

@@ -49,6 +49,7 @@ from field.api.serializers import (
 )
 from field.models import Resolution, School, SearchOutcome, Team, TeamArea
 from field.selectors import MAP_DIGITS, AreaScope, user_area
+from field.services.audit import audit_cases_seen
 from field.services.route_field import StopChange, route_changes_apply
 from field.services.sync import VisitUpload, sync_seen, visits_upload
 from field.today_selectors import member_plan, today, today_payload
@@ -186,12 +187,15 @@ class SyncView(MemberView):
         cases = member_cases(request.user, since=since)
         if isinstance(request.user, User):
             sync_seen(user=request.user)
+        sent = list(cases)
+        # Only the cases sent in full: the ids alone name no one.
+        audit_cases_seen(user=request.user, cases=sent, request=request, what="sync")
         return Response(
             {
                 "cursor": cursor,
                 "full": since is None,
                 "case_ids": case_ids,
-                "cases": CaseOut(cases, many=True).data,
+                "cases": CaseOut(sent, many=True).data,
             }
         )
 
@@ -239,7 +243,9 @@ class UploadView(MemberView):
 class CaseListView(MemberView):
     @extend_schema(responses=CaseOut(many=True), operation_id="cases_list")
     def get(self, request: Request) -> Response:
-        return Response(CaseOut(member_cases(request.user), many=True).data)
+        cases = list(member_cases(request.user))
+        audit_cases_seen(user=request.user, cases=cases, request=request, what="list")
+        return Response(CaseOut(cases, many=True).data)
 
 
 class CaseDetailView(MemberView):

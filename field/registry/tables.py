@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 # openpyxl ships no type hints and types-openpyxl is not a project dependency.
 from openpyxl import load_workbook  # type: ignore[import-untyped]
@@ -71,6 +72,7 @@ _SUSPECT = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad\udc80-\udcff]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 CellValue = str | int | float | bool | date | datetime | None
+_V = TypeVar("_V", bound=CellValue)
 
 
 class TableError(Exception):
@@ -287,9 +289,21 @@ def normalise_header(header: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def safe_cell(value: _V) -> _V:
+    """A cell for a CSV or XLSX file that a spreadsheet opens: text that Excel,
+    LibreOffice or Sheets would run as a formula (``=``, ``+``, ``-``, ``@``, a tab
+    or a carriage return first) gets a ``'`` in front, as OWASP advises for CSV
+    injection. Anything that is not text, a negative number included, is returned
+    as it is, so a number stays a number. Every export writer passes its cells here.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value  # type: ignore[return-value]
+    return value
+
+
 def defuse(value: str) -> str:
-    """A cell that Excel would run as a formula, made plain text."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    """A text cell that Excel would run as a formula, made plain text."""
+    return safe_cell(value)
 
 
 def _sniff_encoding(name: str, head: bytes, *, complete: bool) -> str:

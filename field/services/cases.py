@@ -21,6 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from field.models import (
+    AuditAction,
+    AuditObject,
     Case,
     CaseLink,
     CaseProgress,
@@ -40,6 +42,7 @@ from field.models import (
     Visit,
 )
 from field.registry.ids import classify_identifier
+from field.services.audit import audit_record, case_tambon
 from geo.models import Subdistrict
 from geo.selectors import locate, village_at
 
@@ -198,6 +201,14 @@ def visit_record(
     locked.updated_at = now
     locked.save(update_fields=["progress", "updated_at"])
     case.progress, case.updated_at = locked.progress, locked.updated_at
+    audit_record(
+        user=by,
+        action=AuditAction.EDIT,
+        obj_kind=AuditObject.CASE,
+        obj_id=case.pk,
+        tambon=case_tambon(case),
+        detail=f"visit={visit.pk} outcome={outcome}",
+    )
     return visit
 
 
@@ -259,6 +270,7 @@ def case_relocate(
     """
     if visit.outcome not in MOVED:
         raise VisitError("where the child lives now is recorded only for a child who moved")
+    before = case_tambon(case)
     household = _moved_household(case, visit, point, subdistrict)
     visit.moved_to = household
     visit.save(update_fields=["moved_to"])
@@ -273,6 +285,15 @@ def case_relocate(
         locked.updated_at = timezone.now()
         locked.save(update_fields=["whereabouts", "updated_at"])
         case.whereabouts, case.updated_at = household, locked.updated_at
+        # The case now belongs to whoever holds its new tambon.
+        audit_record(
+            user=visit.by,
+            action=AuditAction.REASSIGN,
+            obj_kind=AuditObject.CASE,
+            obj_id=case.pk,
+            tambon=household.subdistrict_id,
+            detail=f"visit={visit.pk} from={before or '-'} to={household.subdistrict_id or '-'}",
+        )
     return household
 
 
@@ -319,16 +340,34 @@ def case_link_resolve(*, link: CaseLink, keep: Case, by: User) -> Case:
         drop.close_reason = CloseReason.DUPLICATE
         drop.updated_at = now
         drop.save(update_fields=["status", "closed_at", "close_reason", "updated_at"])
+        audit_record(
+            user=by,
+            action=AuditAction.CLOSE,
+            obj_kind=AuditObject.CASE,
+            obj_id=drop.pk,
+            tambon=case_tambon(drop),
+            detail=f"reason={CloseReason.DUPLICATE} kept={keep.pk} link={locked.pk}",
+        )
     locked.resolved_at, locked.resolved_by, locked.kept = now, by, keep
     locked.save(update_fields=["resolved_at", "resolved_by", "kept"])
     link.resolved_at, link.resolved_by, link.kept = now, by, keep
     return drop
 
 
-def case_note_set(*, case: Case, note: str) -> Case:
+@transaction.atomic
+def case_note_set(*, case: Case, note: str, by: User | None = None) -> Case:
     case.note = note
     case.updated_at = timezone.now()
     case.save(update_fields=["note", "updated_at"])
+    # The note's text may name people: the log says only that it changed.
+    audit_record(
+        user=by,
+        action=AuditAction.EDIT,
+        obj_kind=AuditObject.CASE,
+        obj_id=case.pk,
+        tambon=case_tambon(case),
+        detail="note",
+    )
     return case
 
 
@@ -352,4 +391,12 @@ def review_decide(*, review: MatchReview, child: Child | None, by: User) -> Matc
     review.decided_by = by
     review.decided_at = timezone.now()
     review.save(update_fields=["status", "decided_by", "decided_at"])
+    audit_record(
+        user=by,
+        action=AuditAction.EDIT,
+        obj_kind=AuditObject.CHILD,
+        obj_id=child.pk if child is not None else None,
+        tambon=child.household.subdistrict_id if child is not None else None,
+        detail=f"review={review.pk} decision={review.status} enrolment={enrolment.pk}",
+    )
     return review

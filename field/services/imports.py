@@ -1113,7 +1113,8 @@ def _apply_volunteers(stage: str, problems: list[Problem]) -> dict[str, int]:
                     phone = EXCLUDED.phone, home = EXCLUDED.home,
                     village_id = EXCLUDED.village_id, kind = EXCLUDED.kind,
                     capacity = EXCLUDED.capacity, active_from = EXCLUDED.active_from,
-                    active_to = EXCLUDED.active_to
+                    active_to = EXCLUDED.active_to,
+                    version = field_volunteer.version + 1, updated_at = now()
                 WHERE (field_volunteer.name, field_volunteer.phone, field_volunteer.village_id,
                        field_volunteer.kind, field_volunteer.capacity,
                        field_volunteer.active_from, field_volunteer.active_to)

@@ -12,7 +12,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from field.models import Team, TeamArea
-from field.services.teams import team_area_assign, team_area_end
+from field.services.teams import (
+    team_area_assign,
+    team_area_end,
+    team_place_check,
+    team_place_lock,
+)
 from geo.models import District, Subdistrict, VillageCluster
 
 
@@ -24,12 +29,15 @@ def proposal_accept(
     teams: Mapping[int, Team],
     by: User | None,
     at: dt.datetime | None = None,
+    expected_versions: Mapping[str, int | None] | None = None,
 ) -> list[TeamArea]:
     """Ends every current assignment in ``district`` and assigns ``mapping``
     (``t<tambon code>`` or ``c<cluster id>`` -> team id), all or nothing.
 
     ``teams`` are the teams the caller may assign to; a place outside the
     district or a team not among them refuses the whole proposal.
+    ``expected_versions``: each tambon's ``TeamPlaceVersion`` as the proposal page
+    showed it; when any changed since, ``TeamAreaChanged`` and nothing is written.
     """
     at = at or timezone.now()
     tambons = {s.code: s for s in Subdistrict.objects.filter(district=district).defer("geom")}
@@ -46,11 +54,17 @@ def proposal_accept(
         if team is None or tambon is None:
             raise ValidationError(_("The proposal names a place or team outside this district."))
         places.append((tambon, cluster, team))
+    # Every tambon's version row first, in code order: the ends and assignments
+    # below take them again, and one order keeps two writers from deadlocking.
+    locked = team_place_lock(list(tambons.values()))
+    for code, expected in sorted((expected_versions or {}).items()):
+        if code in locked:
+            team_place_check(locked[code], tambons[code], expected)
     current = TeamArea.objects.select_for_update().filter(
         subdistrict__district=district, ended_at__isnull=True
     )
     for area in current:
-        team_area_end(area=area, at=at)
+        team_area_end(area=area, at=at, by=by)
     return [
         team_area_assign(team=team, subdistrict=tambon, cluster=cluster, by=by, at=at)
         for tambon, cluster, team in places

@@ -9,10 +9,13 @@ from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from field.models import School, Team, TeamArea
+from field.models import AuditAction, AuditObject, School, Team, TeamArea, TeamPlaceVersion
+from field.services.audit import audit_record
+from field.services.conflicts import ConflictError, conflict_message
 from geo.models import District, Subdistrict, VillageCluster
 
 
@@ -49,6 +52,63 @@ def _place(subdistrict: Subdistrict, cluster: VillageCluster | None) -> str:
     }
 
 
+class TeamAreaChanged(ConflictError):
+    """A tambon's assignments changed after the coordinator's page was shown."""
+
+
+def team_place_lock(subdistricts: Sequence[Subdistrict]) -> dict[str, TeamPlaceVersion]:
+    """The tambons' version rows, locked for this transaction (made on first use),
+    in code order so that two writers never wait on each other crosswise."""
+    codes = sorted({s.code for s in subdistricts})
+    TeamPlaceVersion.objects.bulk_create(
+        [TeamPlaceVersion(subdistrict_id=code) for code in codes], ignore_conflicts=True
+    )
+    rows = TeamPlaceVersion.objects.select_for_update().filter(subdistrict_id__in=codes)
+    return {row.subdistrict_id: row for row in rows.order_by("subdistrict_id")}
+
+
+def team_place_check(
+    state: TeamPlaceVersion, subdistrict: Subdistrict, expected: int | None
+) -> None:
+    """Refuse (``TeamAreaChanged``) a change made on a page that showed the tambon
+    at another version than the locked ``state``; None: not checked."""
+    if expected is None or state.version == expected:
+        return
+    raise TeamAreaChanged(
+        conflict_message(
+            _("The assignment of tambon %(name)s") % {"name": subdistrict.name_th},
+            by=state.updated_by,
+            at=state.updated_at,
+        ),
+        by=state.updated_by,
+        at=state.updated_at,
+        version=state.version,
+    )
+
+
+def team_place_bump(state: TeamPlaceVersion, *, by: User | None, at: dt.datetime) -> None:
+    """Raise a locked tambon's version: ``UPDATE ... WHERE version = <the one
+    read>``, so that even a writer that skipped the lock cannot slip in between."""
+    raised = TeamPlaceVersion.objects.filter(
+        subdistrict_id=state.subdistrict_id, version=state.version
+    ).update(version=F("version") + 1, updated_at=at, updated_by=by)
+    if raised != 1:
+        state.refresh_from_db()
+        raise TeamAreaChanged(
+            conflict_message(
+                _("The assignment of tambon %(code)s") % {"code": state.subdistrict_id},
+                by=state.updated_by,
+                at=state.updated_at,
+            ),
+            by=state.updated_by,
+            at=state.updated_at,
+            version=state.version,
+        )
+    state.version += 1
+    state.updated_at = at
+    state.updated_by = by
+
+
 def _holder(subdistrict: Subdistrict, cluster: VillageCluster | None) -> TeamArea | None:
     """The current assignment that overlaps this place, if any."""
     current = TeamArea.objects.filter(subdistrict=subdistrict, ended_at__isnull=True)
@@ -68,6 +128,7 @@ def team_area_assign(
     cluster: VillageCluster | None = None,
     by: User | None,
     at: dt.datetime | None = None,
+    expected_version: int | None = None,
 ) -> TeamArea:
     """Gives ``team`` a whole tambon, or one village cluster of it.
 
@@ -75,6 +136,11 @@ def team_area_assign(
     when it overlaps a current assignment: a whole tambon overlaps every cluster
     of it. The database's exclusion constraint is the last word, so two
     coordinators assigning at once cannot both succeed.
+
+    ``expected_version``: the tambon's ``TeamPlaceVersion`` the coordinator's page
+    showed; when the tambon's assignments changed since, ``TeamAreaChanged`` is
+    raised and nothing is written (None: not checked, for the proposal and
+    commands, which lock and read the current state themselves).
     """
     at = at or timezone.now()
     if cluster is not None and cluster.subdistrict_id != subdistrict.code:
@@ -87,6 +153,8 @@ def team_area_assign(
             _("%(place)s is outside the district of team %(team)s.")
             % {"place": _place(subdistrict, cluster), "team": team.name}
         )
+    state = team_place_lock([subdistrict])[subdistrict.code]
+    team_place_check(state, subdistrict, expected_version)
     holder = _holder(subdistrict, cluster)
     if holder is not None:
         if holder.team_id == team.pk and holder.cluster_id == (cluster.pk if cluster else None):
@@ -112,14 +180,58 @@ def team_area_assign(
             _("%(place)s was just assigned to another team.")
             % {"place": _place(subdistrict, cluster)}
         ) from error
+    team_place_bump(state, by=by, at=timezone.now())
+    audit_record(
+        user=by,
+        action=AuditAction.ASSIGN,
+        obj_kind=AuditObject.TEAM_AREA,
+        obj_id=area.pk,
+        tambon=subdistrict.code,
+        detail=_area_detail(area),
+    )
     return area
 
 
 @transaction.atomic
-def team_area_end(*, area: TeamArea, at: dt.datetime | None = None) -> TeamArea:
+def team_area_end(
+    *,
+    area: TeamArea,
+    at: dt.datetime | None = None,
+    by: User | None = None,
+    expected_version: int | None = None,
+) -> TeamArea:
     """Ends an assignment; it stays on record (visits made before it ended are
-    still accepted from the team)."""
+    still accepted from the team).
+
+    ``expected_version`` as for ``team_area_assign``: an assignment changed or
+    already ended since the page was shown raises ``TeamAreaChanged``. The end
+    itself is ``UPDATE ... WHERE ended_at IS NULL``: two coordinators ending one
+    assignment at once end it once, with one audit event.
+    """
+    subdistrict = area.subdistrict
+    state = team_place_lock([subdistrict])[subdistrict.code]
+    team_place_check(state, subdistrict, expected_version)
     if area.ended_at is None:
-        area.ended_at = max(at or timezone.now(), area.assigned_at)
-        area.save(update_fields=["ended_at"])
+        now = at or timezone.now()
+        ended_at = max(now, area.assigned_at)
+        ended = TeamArea.objects.filter(pk=area.pk, ended_at__isnull=True).update(ended_at=ended_at)
+        if not ended:
+            area.refresh_from_db(fields=["ended_at"])
+            if expected_version is not None:
+                team_place_check(state, subdistrict, -1)
+            return area
+        area.ended_at = ended_at
+        team_place_bump(state, by=by, at=timezone.now())
+        audit_record(
+            user=by,
+            action=AuditAction.UNASSIGN,
+            obj_kind=AuditObject.TEAM_AREA,
+            obj_id=area.pk,
+            tambon=area.subdistrict_id,
+            detail=_area_detail(area),
+        )
     return area
+
+
+def _area_detail(area: TeamArea) -> str:
+    return f"team={area.team_id} cluster={area.cluster_id or '-'}"

@@ -18,10 +18,22 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from field.models import Volunteer, ZoneAction, ZoneArea, ZoneAssignment, ZoneChange
+from field.models import (
+    AuditAction,
+    AuditObject,
+    Household,
+    Volunteer,
+    ZoneAction,
+    ZoneArea,
+    ZoneAssignment,
+    ZoneChange,
+)
+from field.services.audit import AuditItem, audit_records
+from field.services.conflicts import ConflictError, conflict_message
 from field.zone_selectors import (
     DistrictZones,
     Uncovered,
@@ -39,8 +51,9 @@ class ZoneRefused(Exception):
     """A change the zones' rules refuse; the message says why, for the coordinator."""
 
 
-class ZonesChanged(ZoneRefused):
-    """The zones changed after the preview was made."""
+class ZonesChanged(ZoneRefused, ConflictError):
+    """The zones changed after the preview (or the page) was made: nothing was
+    written. ``by`` and ``at`` say who changed them last, and when."""
 
 
 @dataclass(frozen=True)
@@ -177,11 +190,37 @@ def _area(district: District) -> ZoneArea:
     return ZoneArea.objects.select_for_update().get(district=district)
 
 
+def _changed(area: ZoneArea, message: str | None = None) -> ZonesChanged:
+    what = _("The zone map of district %(name)s") % {"name": area.district.name_th}
+    text = conflict_message(what, by=area.updated_by, at=area.updated_at)
+    return ZonesChanged(
+        f"{message} {text}" if message else text,
+        by=area.updated_by,
+        at=area.updated_at,
+        version=area.version,
+    )
+
+
+def _check(area: ZoneArea, expected_version: int | None, message: str | None = None) -> None:
+    """Refuse a write made on a page (or preview) of an older version; None: not
+    checked (commands and scripts, which read the zones inside the lock)."""
+    if expected_version is not None and area.version != expected_version:
+        raise _changed(area, message)
+
+
 def _bump(area: ZoneArea, by: User | None) -> None:
+    """``UPDATE ... WHERE version = <the one read>``: under the row lock it always
+    matches; the condition keeps the rule in the database for any writer."""
+    now = timezone.now()
+    raised = ZoneArea.objects.filter(pk=area.pk, version=area.version).update(
+        version=F("version") + 1, updated_at=now, updated_by=by
+    )
+    if raised != 1:
+        area.refresh_from_db()
+        raise _changed(area)
     area.version += 1
-    area.updated_at = timezone.now()
+    area.updated_at = now
     area.updated_by = by
-    area.save(update_fields=["version", "updated_at", "updated_by"])
 
 
 def _reassign(
@@ -191,14 +230,51 @@ def _reassign(
     locked: bool,
     by: User | None,
     now: dt.datetime,
-) -> None:
+) -> int | None:
+    """Ends the household's current assignment and starts one with ``to``; the
+    new assignment's id (None for a release)."""
     ZoneAssignment.objects.filter(household_id=household, ended_at__isnull=True).update(
         ended_at=now
     )
-    if to is not None:
-        ZoneAssignment.objects.create(
-            household_id=household, volunteer_id=to, locked=locked, started_at=now, by=by
+    if to is None:
+        return None
+    return ZoneAssignment.objects.create(
+        household_id=household, volunteer_id=to, locked=locked, started_at=now, by=by
+    ).pk
+
+
+def _audit_moves(
+    changes: Sequence[ZoneChange], started: Sequence[int | None], by: User | None
+) -> None:
+    """One event per household that changed volunteer, in its tambon; one query
+    for the tambons of them all."""
+    tambons = dict(
+        Household.objects.filter(pk__in=[c.household_id for c in changes]).values_list(
+            "pk", "subdistrict_id"
         )
+    )
+    items = []
+    for change, assignment in zip(changes, started, strict=True):
+        before, after = change.volunteer_from_id, change.volunteer_to_id
+        if before is None:
+            action = AuditAction.ASSIGN
+        elif after is None:
+            action = AuditAction.UNASSIGN
+        else:
+            action = AuditAction.REASSIGN
+        items.append(
+            AuditItem(
+                action=action,
+                obj_kind=AuditObject.ZONE_ASSIGNMENT,
+                obj_id=assignment,
+                tambon=tambons.get(change.household_id or 0),
+                detail=(
+                    f"household={change.household_id} volunteer_from={before or '-'} "
+                    f"volunteer_to={after or '-'} zone_change={change.action}"
+                ),
+            )
+        )
+    audit_records(user=by, items=items)
 
 
 @transaction.atomic
@@ -213,19 +289,21 @@ def zones_apply(
     how many households changed.
     """
     area = _area(district)
-    if area.version != version:
-        raise ZonesChanged(
-            _("The zones changed after this preview was made: preview the rebalance again.")
-        )
+    _check(
+        area,
+        version,
+        _("The zones changed after this preview was made: preview the rebalance again."),
+    )
     zones = load_zones(district)
     _check_moves(zones, moves, allow_release=True)
     now = timezone.now()
     changes = []
+    started = []
     for household, to in moves:
         before = _holder(zones, household)
         if before == to:
             continue
-        _reassign(household=household, to=to, locked=False, by=by, now=now)
+        started.append(_reassign(household=household, to=to, locked=False, by=by, now=now))
         changes.append(
             ZoneChange(
                 district=district,
@@ -238,6 +316,7 @@ def zones_apply(
             )
         )
     ZoneChange.objects.bulk_create(changes)
+    _audit_moves(changes, started, by)
     _bump(area, by)
     return len(changes)
 
@@ -306,13 +385,21 @@ def _name(zones: DistrictZones, volunteer: int | None) -> str:
 
 @transaction.atomic
 def zone_move(
-    *, district: District, households: Sequence[int], to: Volunteer, by: User | None
+    *,
+    district: District,
+    households: Sequence[int],
+    to: Volunteer,
+    by: User | None,
+    expected_version: int | None = None,
 ) -> int:
     """Move ``households`` into ``to``'s zone, by hand, and lock them there: a
     coordinator's choice is not undone by the next rebalance. Refused (nothing
-    moved) when one breaks a rule or the zone would go over capacity. Returns how
-    many households changed volunteer."""
+    moved) when one breaks a rule or the zone would go over capacity, and with
+    ``ZonesChanged`` when the zones changed after ``expected_version`` (the
+    version the coordinator's page showed). Returns how many households changed
+    volunteer."""
     area = _area(district)
+    _check(area, expected_version)
     zones = load_zones(district)
     if not households:
         raise ZoneRefused(_("Select households on the map, or a village or cluster, first."))
@@ -329,6 +416,7 @@ def zone_move(
         )
     now = timezone.now()
     changes = []
+    started = []
     for household in households:
         before = _holder(zones, household)
         if before == to.pk:
@@ -336,7 +424,7 @@ def zone_move(
                 locked=True
             )
             continue
-        _reassign(household=household, to=to.pk, locked=True, by=by, now=now)
+        started.append(_reassign(household=household, to=to.pk, locked=True, by=by, now=now))
         changes.append(
             ZoneChange(
                 district=district,
@@ -349,17 +437,25 @@ def zone_move(
             )
         )
     ZoneChange.objects.bulk_create(changes)
+    _audit_moves(changes, started, by)
     _bump(area, by)
     return len(changes)
 
 
 @transaction.atomic
 def zone_lock(
-    *, district: District, households: Sequence[int], locked: bool, by: User | None
+    *,
+    district: District,
+    households: Sequence[int],
+    locked: bool,
+    by: User | None,
+    expected_version: int | None = None,
 ) -> int:
     """Lock (or unlock) households in their current zones. A household in no zone
-    cannot be locked: there is nothing to keep. Returns how many changed."""
+    cannot be locked: there is nothing to keep. ``expected_version`` as for
+    ``zone_move``. Returns how many changed."""
     area = _area(district)
+    _check(area, expected_version)
     zones = load_zones(district)
     if not households:
         raise ZoneRefused(_("Select households on the map, or a village or cluster, first."))
@@ -400,10 +496,17 @@ def zone_lock(
 
 @transaction.atomic
 def zone_lock_volunteer(
-    *, district: District, volunteer: Volunteer, locked: bool, by: User | None
+    *,
+    district: District,
+    volunteer: Volunteer,
+    locked: bool,
+    by: User | None,
+    expected_version: int | None = None,
 ) -> None:
-    """Lock (or unlock) a whole zone: while locked, rebalancing leaves it as it is."""
+    """Lock (or unlock) a whole zone: while locked, rebalancing leaves it as it is.
+    ``expected_version`` as for ``zone_move``."""
     area = _area(district)
+    _check(area, expected_version)
     if volunteer.zone_locked == locked:
         return
     Volunteer.objects.filter(pk=volunteer.pk).update(zone_locked=locked)
@@ -420,11 +523,19 @@ def zone_lock_volunteer(
 
 
 @transaction.atomic
-def zone_distance_set(*, district: District, max_distance_m: int, by: User | None) -> None:
+def zone_distance_set(
+    *,
+    district: District,
+    max_distance_m: int,
+    by: User | None,
+    expected_version: int | None = None,
+) -> None:
     """Set how far from home this district's volunteers may be given households.
     Zones are not changed here: the next rebalance moves households now beyond
-    the limit (unless locked), and its preview shows which."""
+    the limit (unless locked), and its preview shows which. ``expected_version``
+    as for ``zone_move``."""
     area = _area(district)
+    _check(area, expected_version)
     if area.max_distance_m == max_distance_m:
         return
     before = area.max_distance_m

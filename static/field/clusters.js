@@ -59,7 +59,10 @@
           const path = layer.getElement && layer.getElement();
           if (path) path.setAttribute("data-cluster", name);
         });
-        layer.bindTooltip(name, { sticky: true });
+        // Text, never HTML: cluster names are typed into the form.
+        const tip = document.createElement("span");
+        tip.textContent = name;
+        layer.bindTooltip(tip, { sticky: true });
       },
     }).addTo(map);
   });

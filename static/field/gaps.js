@@ -6,6 +6,13 @@
  * rates, classes and polygons only. Clicking an area (on the map or in the table)
  * opens it; the breadcrumb goes back up. The address bar follows, so a link or a
  * reload shows the same view.
+ *
+ * Two overlays, off until chosen in the layer control: "Schools" and
+ * "Catchments", from /gaps/schools.json for the map's box, reloaded when the map
+ * moves. Below the zoom the server names (schools.pointZoom) it sends a grid of
+ * cells with counts of schools; from it the schools, and around each a circle of
+ * the distance the access indicators count from (metres on the ground), for
+ * primary and for secondary.
  */
 (function () {
   "use strict";
@@ -50,6 +57,21 @@
   });
   new Legend().addTo(map);
   let areaLayer = null;
+
+  // Catchments under the schools, both over the areas: panes keep that order
+  // whichever is drawn first. Catchments take no pointer, so areas under them
+  // still open with a tap.
+  const SCHOOLS = data.schools;
+  map.createPane("gap-catchments").style.zIndex = "420";
+  map.createPane("gap-schools").style.zIndex = "450";
+  const catchmentRenderer = L.svg({ pane: "gap-catchments" });
+  const schoolRenderer = L.svg({ pane: "gap-schools" });
+  const schoolLayer = L.layerGroup();
+  const catchmentLayer = L.layerGroup();
+  const schoolsStatus = document.getElementById("gap-schools-status");
+  let schoolRequest = 0;
+  // The tambon last brought close (tests wait for the schools drawn for it).
+  let focus = "";
   let request = 0;
 
   function text(tag, content, className) {
@@ -123,6 +145,7 @@
 
   function open(code) {
     state.area = code;
+    focus = "";
     load(true);
   }
 
@@ -217,6 +240,17 @@
             // A tap opens the tooltip too; it must not stay over the next level.
             path.closeTooltip();
             open(feature.properties.code);
+          });
+        } else {
+          // A tambon has no level below: a tap brings it close, where the schools
+          // and their catchments are drawn.
+          path.on("click", function () {
+            focus = feature.properties.code;
+            document.body.dataset.gapsFocus = focus;
+            areaLayer.resetStyle();
+            path.setStyle({ weight: 3, color: "#08306b" });
+            path.bringToFront();
+            map.fitBounds(path.getBounds(), { padding: [8, 8], maxZoom: 13 });
           });
         }
         path.on("add", function () {
@@ -322,6 +356,191 @@
         setStatus(s.loadFailed);
       });
   }
+
+  // --- schools and catchments ---------------------------------------------------
+
+  function escaped(value) {
+    // The layer control writes its labels as HTML.
+    const node = document.createElement("span");
+    node.textContent = value;
+    return node.innerHTML;
+  }
+
+  function km(metres) {
+    return (metres / 1000).toLocaleString(english ? "en" : "th");
+  }
+
+  function overlayLabel(name, parts) {
+    return (
+      '<span class="overlay-name">' +
+      escaped(name) +
+      "</span>" +
+      parts
+        .map((part) => '<span class="overlay-key"><span class="swatch ' + part[0] + '"></span>' + escaped(part[1]) + "</span>")
+        .join("")
+    );
+  }
+
+  const overlays = {};
+  overlays[overlayLabel(s.schools, [])] = schoolLayer;
+  overlays[
+    overlayLabel(s.catchments, [
+      ["swatch-catchment-primary", s.catchmentPrimary.replace("%(km)s", km(SCHOOLS.distances.primary))],
+      ["swatch-catchment-secondary", s.catchmentSecondary.replace("%(km)s", km(SCHOOLS.distances.secondary))],
+    ])
+  ] = catchmentLayer;
+  L.control.layers(null, overlays, { collapsed: false, position: "topleft" }).addTo(map);
+
+  function setSchoolsStatus(message) {
+    schoolsStatus.textContent = message;
+    schoolsStatus.hidden = !message;
+  }
+
+  function schoolsWanted() {
+    return map.hasLayer(schoolLayer) || map.hasLayer(catchmentLayer);
+  }
+
+  function schoolTooltip(props) {
+    const box = document.createElement("div");
+    box.append(text("strong", props.name), document.createElement("br"));
+    box.append(text("span", (SCHOOLS.affiliations[props.affiliation] || props.affiliation) + " · " + props.code));
+    box.append(document.createElement("br"));
+    box.append(text("span", props.levels.map((level) => SCHOOLS.levels[level] || level).join(", ")));
+    box.append(document.createElement("br"));
+    box.append(text("small", s.students + " " + number(props.students)));
+    return box;
+  }
+
+  function cellTooltip(props) {
+    const box = document.createElement("div");
+    box.append(text("strong", number(props.schools) + " " + s.schoolsInCell), document.createElement("br"));
+    box.append(text("span", number(props.primary) + " " + s.teachPrimary), document.createElement("br"));
+    box.append(text("span", number(props.secondary) + " " + s.teachSecondary));
+    return box;
+  }
+
+  function drawCells(features) {
+    features.forEach(function (feature) {
+      const ring = feature.geometry.coordinates[0];
+      const bounds = L.latLngBounds([ring[0][1], ring[0][0]], [ring[2][1], ring[2][0]]);
+      L.rectangle(bounds, {
+        renderer: schoolRenderer,
+        className: "school-cell",
+        color: "#1d4f91",
+        weight: 1,
+        fillColor: "#1d4f91",
+        fillOpacity: 0.12,
+      })
+        .bindTooltip(cellTooltip(feature.properties), { sticky: true })
+        .addTo(schoolLayer);
+      L.marker(bounds.getCenter(), {
+        pane: "gap-schools",
+        interactive: false,
+        keyboard: false,
+        icon: L.divIcon({
+          className: "school-cell-count",
+          html: escaped(number(feature.properties.schools)),
+          iconSize: [36, 18],
+        }),
+      }).addTo(schoolLayer);
+    });
+  }
+
+  function drawSchools(features) {
+    features.forEach(function (feature) {
+      const [lon, lat] = feature.geometry.coordinates;
+      const props = feature.properties;
+      const where = L.latLng(lat, lon);
+      if (props.primary) {
+        L.circle(where, {
+          renderer: catchmentRenderer,
+          radius: SCHOOLS.distances.primary,
+          className: "catchment catchment-primary",
+          interactive: false,
+          color: "#2171b5",
+          weight: 1.5,
+          fillOpacity: 0.04,
+        }).addTo(catchmentLayer);
+      }
+      if (props.secondary) {
+        L.circle(where, {
+          renderer: catchmentRenderer,
+          radius: SCHOOLS.distances.secondary,
+          className: "catchment catchment-secondary",
+          interactive: false,
+          color: "#6a3d9a",
+          weight: 1.5,
+          dashArray: "6 4",
+          fill: false,
+        }).addTo(catchmentLayer);
+      }
+      L.circleMarker(where, {
+        renderer: schoolRenderer,
+        className: "school",
+        radius: 5,
+        color: "#ffffff",
+        weight: 1.5,
+        fillColor: props.secondary && !props.primary ? "#6a3d9a" : "#08306b",
+        fillOpacity: 1,
+      })
+        .bindTooltip(schoolTooltip(props), { direction: "top" })
+        .addTo(schoolLayer);
+    });
+  }
+
+  function clearSchools() {
+    [schoolLayer, catchmentLayer].forEach(function (group) {
+      group.eachLayer((layer) => layer.unbindTooltip && layer.unbindTooltip());
+      group.clearLayers();
+    });
+  }
+
+  function loadSchools() {
+    const ticket = ++schoolRequest;
+    if (!schoolsWanted()) {
+      clearSchools();
+      setSchoolsStatus("");
+      delete document.body.dataset.schoolsReady;
+      return;
+    }
+    const zoom = Math.floor(map.getZoom());
+    const box = map.getBounds().pad(0.1);
+    const forFocus = focus;
+    const bbox = [
+      Math.max(box.getWest(), -180),
+      Math.max(box.getSouth(), -90),
+      Math.min(box.getEast(), 180),
+      Math.min(box.getNorth(), 90),
+    ]
+      .map((value) => value.toFixed(5))
+      .join(",");
+    document.body.dataset.schoolsReady = "false";
+    fetch(SCHOOLS.url + "?" + new URLSearchParams({ bbox: bbox, zoom: String(zoom) }), {
+      headers: { Accept: "application/geo+json" },
+    })
+      .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+      .then(function (layer) {
+        if (ticket !== schoolRequest) return; // the map moved again
+        clearSchools();
+        if (layer.kind === "cells") drawCells(layer.features);
+        else drawSchools(layer.features);
+        const notes = [];
+        if (layer.truncated) notes.push(s.truncated);
+        if (layer.kind === "cells" && map.hasLayer(catchmentLayer)) notes.push(s.zoomForSchools);
+        setSchoolsStatus(notes.join(" "));
+        document.body.dataset.schoolsKind = layer.kind;
+        document.body.dataset.schoolsZoom = String(layer.zoom);
+        document.body.dataset.schoolsFocus = forFocus;
+        document.body.dataset.schoolsReady = "true";
+      })
+      .catch(function (error) {
+        console.error("schools", error);
+        setSchoolsStatus(s.schoolsFailed);
+      });
+  }
+
+  map.on("moveend", loadSchools);
+  map.on("overlayadd overlayremove", loadSchools);
 
   indicatorSelect.addEventListener("change", function () {
     state.indicator = indicatorSelect.value;

@@ -71,7 +71,7 @@
         const path = layer.getElement && layer.getElement();
         if (path) path.setAttribute("data-place", feature.properties.key);
       });
-      layer.bindTooltip(feature.properties.name, { sticky: true });
+      layer.bindTooltip(textElement("span", feature.properties.name), { sticky: true });
       layer.bindPopup(function () {
         return popup(feature.properties);
       });

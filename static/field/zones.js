@@ -139,7 +139,8 @@
         node.setAttribute("data-home", v.id);
       }
     });
-    marker.bindTooltip(data.strings.home + " " + v.name + " (" + v.households + "/" + v.capacity + ")");
+    // Text, never HTML: volunteers name themselves in a form.
+    marker.bindTooltip(text("span", data.strings.home + " " + v.name + " (" + v.households + "/" + v.capacity + ")"));
     marker.addTo(map);
   });
 
@@ -153,7 +154,7 @@
       interactive: false,
     }).addTo(map);
     L.circleMarker([r.lat, r.lon], { radius: 8, color: "#1a9641", fillColor: "#a6d96a", fillOpacity: 1 })
-      .bindTooltip(data.strings.recruit + ": " + r.name + " (+" + r.households + ")")
+      .bindTooltip(text("span", data.strings.recruit + ": " + r.name + " (+" + r.households + ")"))
       .addTo(map);
   });
 

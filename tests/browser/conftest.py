@@ -156,3 +156,19 @@ def log_in(page: Page, live_server: LiveServer, username: str, next_path: str) -
     page.locator("input[name=username]").fill(username)
     page.locator("input[name=password]").fill(TEST_PASSWORD)
     page.get_by_role("button", name="เข้าสู่ระบบ").tap()
+
+
+def wait_for_js(page: Page, predicate: str, arg: Any = None, timeout_ms: int = 30_000) -> None:
+    """Waits until the JavaScript function ``predicate`` (``"arg => ..."``) is true.
+
+    Polled from Python: ``page.wait_for_function`` polls in the page with
+    ``new Function``, which the site's Content-Security-Policy (no ``eval``)
+    refuses whenever the condition is not already true at the first try.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(predicate, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout_ms} ms: {predicate}")
+        page.wait_for_timeout(50)

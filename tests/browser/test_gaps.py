@@ -1,6 +1,7 @@
 """The gap map in Chromium at 1280×800, on Khon Kaen's real boundaries: the
 country choropleth, down to a province, a district and its tambons, another
-indicator, the table below following, and the breadcrumb back up."""
+indicator, the table below following, and the breadcrumb back up; access to
+school, with the schools and their catchments over it."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.gis.geos import Point
 from django.utils import timezone
-from factories import TEST_ACADEMIC_YEAR, ProfileFactory, UserFactory, make
+from factories import TEST_ACADEMIC_YEAR, ProfileFactory, SchoolFactory, UserFactory, make
+from openpyxl import load_workbook  # type: ignore[import-untyped]
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from browser.conftest import log_in
-from field.models import AREA_STAT_COUNTS, AreaStat, Role, StatLevel
+from field.models import AREA_STAT_COUNTS, AreaStat, Role, SchoolLevel, StatLevel
 from geo.models import Province, Subdistrict
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("khon_kaen_boundaries")]
@@ -35,6 +38,7 @@ def _tambon_counts(code: str) -> dict[str, int]:
     visited, found = open_cases // 3, open_cases // 4
     homes = max(open_cases - 2, 0)
     covered = n % 4 != 0
+    primary, secondary = enrolled * 3 // 8, enrolled * 3 // 8
     return {
         "children_in_window": enrolled + dropped + never,
         "compulsory_age": enrolled // 2,
@@ -51,6 +55,10 @@ def _tambon_counts(code: str) -> dict[str, int]:
         "unreached_households": homes,
         "unreached_in_zone": homes // 2 if covered else 0,
         "unreached_in_team_area": homes // 3 if covered else 0,
+        "age_primary": primary,
+        "far_primary": (n * 37) % (primary // 4),
+        "age_secondary": secondary,
+        "far_secondary": (n * 53) % (secondary // 3),
     }
 
 
@@ -183,3 +191,139 @@ def test_an_official_opens_their_province_and_receives_only_areas(
             assert not {"national_id", "first_name", "household", "point"} & set(
                 feature["properties"]
             )
+
+
+def _schools_in(district: str) -> int:
+    """A primary school and a secondary one in every tambon of ``district``, a few
+    hundred metres apart; returns how many."""
+    made = 0
+    for tambon in Subdistrict.objects.filter(code__startswith=district):
+        x, y = tambon.geom.point_on_surface.coords
+        for dx, levels in (
+            (0.0, [SchoolLevel.PREPRIMARY, SchoolLevel.PRIMARY]),
+            (0.004, [SchoolLevel.LOWER_SECONDARY, SchoolLevel.UPPER_SECONDARY]),
+        ):
+            make(
+                SchoolFactory,
+                subdistrict=tambon,
+                point=Point(x + dx, y, srid=4326),
+                levels=levels,
+                students=150,
+            )
+            made += 1
+    return made
+
+
+def test_an_official_sees_access_to_school_with_schools_and_catchments(
+    live_server: LiveServer,
+    touch_page: Page,
+    shot: Callable[[str], Path],
+    khon_kaen_official: User,
+) -> None:
+    """Far from a primary school, per district of Khon Kaen and per tambon of
+    Mueang Khon Kaen; the schools as cells at the province's zoom, then, with a
+    tambon of Mueang Khon Kaen brought close (a tap on it), the schools
+    themselves with a 3 km circle round each primary one and a 5 km circle round
+    each secondary one."""
+    page = touch_page
+    _schools_in(DISTRICT)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if "/gaps/schools.json" in r.url else None)
+    log_in(page, live_server, khon_kaen_official.get_username(), "/gaps/")
+    _ready(page, "40")
+    page.locator("#gap-indicator").select_option("far_primary")
+    _ready(page, "40", "far_primary")
+    expect(page.locator("#gap-legend-note")).to_contain_text("3 กม.")
+    assert requests == []  # no schools asked for until chosen
+
+    # The province: schools counted in cells, no circles.
+    overlays = page.locator(".leaflet-control-layers-overlays input")
+    expect(overlays).to_have_count(2)
+    overlays.nth(0).check()
+    overlays.nth(1).check()
+    body = page.locator("body")
+    expect(body).to_have_attribute("data-schools-ready", "true")
+    expect(body).to_have_attribute("data-schools-kind", "cells")
+    expect(page.locator("#gap-map path.school-cell").first).to_be_attached()
+    expect(page.locator("#gap-map .school-cell-count").first).to_be_visible()
+    expect(page.locator("#gap-schools-status")).to_be_visible()
+    expect(page.locator("#gap-map path.catchment")).to_have_count(0)
+    shot("6-schools-cells")
+
+    page.locator(f'#gap-map path[data-area="{DISTRICT}"]').dispatch_event("click")
+    _ready(page, DISTRICT, "far_primary")
+    expect(page.locator("#gap-col-denominator")).not_to_be_empty()
+    tambon = f"{DISTRICT}01"
+    page.locator(f'#gap-map path[data-area="{tambon}"]').dispatch_event("click")
+    expect(body).to_have_attribute("data-gaps-focus", tambon)
+    expect(body).to_have_attribute("data-schools-focus", tambon)
+    expect(body).to_have_attribute("data-schools-ready", "true")
+    expect(body).to_have_attribute("data-schools-kind", "schools")
+    assert int(body.get_attribute("data-schools-zoom") or 0) >= 10
+    schools = page.locator("#gap-map path.school")
+    expect(schools.first).to_be_attached()
+    drawn = schools.count()
+    primary = page.locator("#gap-map path.catchment-primary")
+    secondary = page.locator("#gap-map path.catchment-secondary")
+    # Half the schools teach primary, half secondary: one circle each.
+    assert drawn >= 2
+    assert primary.count() + secondary.count() == drawn
+    assert primary.count() >= 1 and secondary.count() >= 1
+    assert all("zoom=1" in url and "bbox=" in url for url in requests[-1:])
+    schools.first.dispatch_event("mouseover")
+    expect(page.locator(".leaflet-tooltip", has_text="โรงเรียนทดสอบ")).to_have_count(1)
+    schools.first.dispatch_event("mouseout")
+    shot("7-schools-catchments")
+
+    # Catchments off: the circles go, the schools stay.
+    overlays.nth(1).uncheck()
+    expect(primary).to_have_count(0)
+    expect(schools).to_have_count(drawn)
+
+
+def test_a_national_official_drills_to_a_tambon_and_downloads_what_they_see(
+    live_server: LiveServer,
+    touch_page: Page,
+    shot: Callable[[str], Path],
+    tmp_path: Path,
+) -> None:
+    """An official with the whole country (no province: EEF, the ministry) goes from
+    the country to a tambon, switches indicator, and takes the table away as XLSX,
+    which says what it is: the area, the filters and the suppression rule."""
+    user = make(UserFactory, username="gap_national")
+    make(ProfileFactory, user=user, role=Role.OFFICIAL, province=None, national=True)
+    _refresh_made_up_stats()
+    page = touch_page
+    log_in(page, live_server, user.get_username(), "/gaps/")
+    _ready(page, "")
+    expect(page.locator("#gap-map path[data-area]")).to_have_count(Province.objects.count())
+    page.locator('#gap-map path[data-area="40"]').dispatch_event("click")
+    _ready(page, "40")
+    page.locator(f'#gap-map path[data-area="{DISTRICT}"]').dispatch_event("click")
+    _ready(page, DISTRICT)
+    tambon = Subdistrict.objects.filter(code__startswith=DISTRICT).order_by("code").first()
+    assert tambon is not None
+    page.locator(f'#gap-map path[data-area="{tambon.code}"]').dispatch_event("click")
+    expect(page.locator(f'#gap-table tbody tr[data-area="{tambon.code}"]')).to_be_visible()
+    page.locator("#gap-indicator").select_option("found")
+    _ready(page, DISTRICT, "found")
+    shot("8-national-official-tambon")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Excel (XLSX)").click()
+    name = download.value.suggested_filename
+    assert name.endswith(".xlsx")
+    download.value.save_as(tmp_path / name)
+    book = load_workbook(tmp_path / name, read_only=True)
+    text = " ".join(
+        str(cell)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for cell in row
+        if cell is not None
+    )
+    assert tambon.name_th in text and "เมืองขอนแก่น" in text
+    assert "found" in text or "พบตัว" in text  # the indicator chosen
+    assert "5" in text and ("x" in text or "ปกปิด" in text)  # k and the mark of a withheld cell
+    for personal in ("national_id", "first_name", "last_name", "household"):
+        assert personal not in text

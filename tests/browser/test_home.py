@@ -12,6 +12,7 @@ from django.conf import settings
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from browser.conftest import wait_for_js
 from geo.models import District, Province, Subdistrict
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("khon_kaen_boundaries")]
@@ -22,7 +23,8 @@ Screenshot = Callable[[str], Path]
 
 def _wait_for_areas(page: Page, level: str) -> int:
     """Waits until areas of ``level`` are drawn (and only them); returns how many."""
-    page.wait_for_function(
+    wait_for_js(
+        page,
         "level => document.querySelectorAll('path.leaflet-interactive.area-' + level).length > 0"
         " && document.querySelectorAll('path.leaflet-interactive:not(.area-' + level + ')')"
         ".length === 0",

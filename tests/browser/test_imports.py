@@ -26,6 +26,7 @@ from factories import thai_national_id as valid_id
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from browser.conftest import wait_for_js
 from field.forms import current_academic_year
 from field.models import ImportRun, ImportStatus, Role
 from geo.models import District, Province
@@ -174,7 +175,7 @@ def test_a_coordinator_imports_reads_the_report_and_sees_the_funnel(
     expect(table.locator("tbody tr.unplaced")).to_contain_text("ไม่ทราบตำบล")
     expect(table.locator("tfoot td").first).to_have_text("7")
     # Five households with a point: two from given coordinates, three placed in their tambon.
-    page.wait_for_function("document.getElementById('funnel-map').dataset.households === '5'")
+    wait_for_js(page, "() => document.getElementById('funnel-map').dataset.households === '5'")
     screenshot("3-funnel-province")
     page.locator("#funnel-map").scroll_into_view_if_needed()
     screenshot("4-funnel-province-map")
@@ -183,10 +184,11 @@ def test_a_coordinator_imports_reads_the_report_and_sees_the_funnel(
     mueang.get_by_role("link", name="เมืองขอนแก่น").click()
     expect(page.locator("h1")).to_have_text("เด็กนอกระบบการศึกษา: เมืองขอนแก่น")
     expect(table.locator("tbody tr", has_text="ในเมือง").locator("td").first).to_have_text("3")
-    page.wait_for_function("document.getElementById('funnel-map').dataset.households === '5'")
-    page.wait_for_function(
-        "document.querySelectorAll('path.household').length > 0"
-        " || document.querySelectorAll('.marker-cluster').length > 0"
+    wait_for_js(page, "() => document.getElementById('funnel-map').dataset.households === '5'")
+    wait_for_js(
+        page,
+        "() => document.querySelectorAll('path.household').length > 0"
+        " || document.querySelectorAll('.marker-cluster').length > 0",
     )
     assert District.objects.filter(code="4001").exists()
     screenshot("5-funnel-district")
@@ -224,7 +226,7 @@ def test_the_run_page_follows_an_import_until_it_finishes(
     expect(page.locator("#run-rows")).to_have_text("6000")
     expect(page.locator("#run-status-label")).to_have_text("กำลังบันทึก")
     expect(page.locator('[data-count="imported"]')).to_have_text("5990")
-    page.wait_for_function("document.getElementById('run-progress').style.width === '60%'")
+    wait_for_js(page, "() => document.getElementById('run-progress').style.width === '60%'")
     screenshot("7-run-in-progress")
 
     # Finished: the page reloads and shows the report instead of the bar.

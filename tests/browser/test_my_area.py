@@ -16,7 +16,7 @@ from factories import TEST_PASSWORD
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from browser.conftest import SCREENSHOTS, tablet_context
+from browser.conftest import SCREENSHOTS, tablet_context, wait_for_js
 from field.models import Household, Precision, Team, Visit
 from field.templatetags.thai_dates import thaidate
 
@@ -128,7 +128,7 @@ def test_a_member_records_visits_offline_and_they_upload_once(
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()
     _ready(page)
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_for_js(page, "() => navigator.serviceWorker.controller !== null")
 
     rows = page.locator(".case-row")
     expect(rows).to_have_count(len(cases_a))

@@ -25,7 +25,7 @@ from factories import (
 from playwright.sync_api import Browser, Page, Request, expect
 from pytest_django.live_server_helper import LiveServer
 
-from browser.conftest import SCREENSHOTS, tablet_context
+from browser.conftest import SCREENSHOTS, tablet_context, wait_for_js
 from browser.test_my_area import _log_in, _ready
 from field.models import RoutePlan, RouteStop, StopState, Team
 
@@ -119,7 +119,7 @@ def test_a_member_follows_todays_route_offline_and_the_server_agrees(
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()
     _ready(page)
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_for_js(page, "() => navigator.serviceWorker.controller !== null")
 
     page.locator("#tab-today").tap()
     expect(page.locator("#today-view")).to_be_visible()

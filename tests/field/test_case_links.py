@@ -159,3 +159,13 @@ def test_a_link_moves_with_a_case_that_moved(
     Case.objects.filter(pk=case_a.pk).update(whereabouts=home)
     assert _shown(coordinators[1]) == [link.pk]
     assert _shown(coordinators[0]) == []
+
+
+def test_a_link_with_no_visit_recorded_still_shows(
+    field_world: FieldWorld, link: CaseLink, coordinators: tuple[User, User]
+) -> None:
+    # The visit is optional on the model (a link made by a coordinator or an import).
+    CaseLink.objects.filter(pk=link.pk).update(found_by=None)
+    assert _shown(coordinators[0]) == [link.pk]
+    html = _client(coordinators[0]).get(reverse("field-teams")).content.decode()
+    assert "Found by" not in html

@@ -18,6 +18,7 @@ from django.contrib.gis.geos import Point
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.test import Client, override_settings
 
 from field.demo import config
@@ -80,7 +81,10 @@ def proposal(second_team: Team) -> Proposal:
     client = Client()
     # The documented demo login, not force_login: the demo's coordinator must be
     # able to open this page with what the README tells them.
-    assert client.login(username="coordinator", password=config.DEMO_PASSWORD)
+    # django-axes checks every authentication against its request's address.
+    assert client.login(
+        request=HttpRequest(), username="coordinator", password=config.DEMO_PASSWORD
+    )
     response = client.get(f"/teams/propose/{DISTRICT}/")
     assert response.status_code == 200
     found: Proposal = response.context["proposal"]

@@ -434,3 +434,28 @@ def test_the_map_is_cut_at_its_limit_and_says_so(
     assert len(points.features) == 2 and points.truncated
     with pytest.raises(PermissionDenied):
         unreached_households(user=coordinator, area_code="10", year=None)
+
+
+def test_a_national_official_reads_the_country_without_names(db: None) -> None:
+    from django.db import IntegrityError, transaction
+
+    user = make(UserFactory)
+    make(ProfileFactory, user=user, role=Role.OFFICIAL, province=None, national=True)
+    scope = user_area(user)
+    assert scope.province is None and scope.role == Role.OFFICIAL
+    assert not scope.names and not scope.may_manage
+    assert scope.may_open("40") and scope.may_open("100101")
+    # Only officials are national, and never with a province: a coordinator marked
+    # national would open every name in the country.
+    coordinator = make(UserFactory)
+    with transaction.atomic(), pytest.raises(IntegrityError):
+        make(ProfileFactory, user=coordinator, role=Role.COORDINATOR, province=None, national=True)
+    province = Province.objects.first() or make(ProvinceFactory)
+    other = make(UserFactory)
+    with transaction.atomic(), pytest.raises(IntegrityError):
+        make(ProfileFactory, user=other, role=Role.OFFICIAL, province=province, national=True)
+    # Without the mark an official with no province still opens nothing.
+    bare = make(UserFactory)
+    make(ProfileFactory, user=bare, role=Role.OFFICIAL, province=None)
+    with pytest.raises(PermissionDenied):
+        user_area(bare)

@@ -146,6 +146,8 @@ def test_reimport_changes_nothing_and_keeps_the_linked_user(villages: None, tmp_
     assert (third.imported, third.unchanged) == (1, 4)
     somsri = Volunteer.objects.get(code="V001")
     assert (somsri.name, somsri.user_id) == ("นางสมศรี ใจงาม", login.pk)
+    # A form opened before the import is stale now; one left unchanged is not.
+    assert (somsri.version, Volunteer.objects.get(code="V002").version) == (1, 0)
     assert Volunteer.objects.filter(pk=by_hand.pk, code="").exists()
     assert Volunteer.objects.count() == 6
 

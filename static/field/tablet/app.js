@@ -5,8 +5,10 @@
 /* global L */
 import * as db from "./db.js";
 import { FOUND, MOVED, RANK, movesHousehold, progressOf } from "./rule.js";
+import { wipe } from "./device.js";
 import { origin as routeOrigin } from "./route.js";
 import { SyncError, changeToday, fetchArea, sync, syncToday } from "./sync.js";
+import { escapeHtml } from "./text.js";
 
 const T = JSON.parse(document.getElementById("tablet-strings").textContent);
 const SYNC_EVERY_MS = 60_000;
@@ -95,7 +97,7 @@ const areaLayer = L.geoJSON(null, {
 const villageLayer = L.geoJSON(null, {
   pointToLayer: (feature, latlng) =>
     L.circleMarker(latlng, { radius: 5, color: "#333", weight: 2, fillColor: "#fff", fillOpacity: 1 })
-      .bindTooltip(`${feature.properties.name} (${feature.properties.moo ?? ""})`),
+      .bindTooltip(escapeHtml(`${feature.properties.name} (${feature.properties.moo ?? ""})`)),
 }).addTo(map);
 // A volunteer's zone: every household in it, a case or not, under the cases'
 // markers, and the volunteer's home.
@@ -117,7 +119,7 @@ function drawZone(zone) {
     L.circleMarker([house.lat, house.lon], {
       radius: 6, color: "#455a64", weight: 2, fillColor: "#eceff1", fillOpacity: 1,
       className: "zone-household",
-    }).bindTooltip(houseText(house)).addTo(zoneLayer);
+    }).bindTooltip(escapeHtml(houseText(house))).addTo(zoneLayer);
   }
   if (zone.base) {
     L.marker([zone.base[1], zone.base[0]], {
@@ -162,7 +164,7 @@ function drawHouseholds(views) {
       fillOpacity: 0.9,
       className: `household progress-${one.progress}`,
     });
-    marker.bindTooltip(one.child.name);
+    marker.bindTooltip(escapeHtml(one.child.name));
     marker.on("click", () => openCase(one.id));
     households.addLayer(marker);
   }
@@ -477,7 +479,7 @@ function drawRoute(plan) {
         iconSize: [34, 34],
       }),
       zIndexOffset: stop.state === "planned" ? 1000 : 0,
-    }).bindTooltip(`${stop.sequence}. ${stopName(stop)} · ${stop.arrives}`)
+    }).bindTooltip(escapeHtml(`${stop.sequence}. ${stopName(stop)} · ${stop.arrives}`))
       .on("click", () => openCase(stop.case))
       .addTo(routeLayer);
   }
@@ -598,7 +600,35 @@ function notify(text, sticky = true) {
   if (!sticky) noticeTimer = setTimeout(() => { notice.hidden = true; }, 4000);
 }
 
+// Set once the device was revoked and wiped: nothing is drawn, kept or synced again.
+let wiped = false;
+
+async function wipeDevice() {
+  wiped = true;
+  clearInterval(syncTimer);
+  document.body.dataset.revoked = "true";
+  for (const id of ["sync-now", "queue", "last-sync"]) {
+    document.getElementById(id).hidden = true;
+  }
+  document.querySelector(".tablet-main").hidden = true;
+  try {
+    await wipe();
+  } finally {
+    document.body.dataset.wiped = "true";
+    notify(T.revoked);
+  }
+}
+
+// The session ended (idle, the day's limit, the browser closed): the queue stays
+// in IndexedDB, which belongs to this login, and the log-in link comes back here,
+// where the first sync uploads it.
+function askToLogIn() {
+  notify(T.signedOut);
+  document.getElementById("log-in-again").hidden = false;
+}
+
 async function drawStatus() {
+  if (wiped) return;
   const net = document.getElementById("net");
   net.dataset.online = String(navigator.onLine);
   net.textContent = navigator.onLine ? T.online : T.offline;
@@ -616,6 +646,7 @@ async function drawStatus() {
 // Reads everything back from IndexedDB and draws it: the one way the screen
 // changes, so what it shows is always what the tablet holds.
 async function reload() {
+  if (wiped) return;
   state.area = await db.getMeta("area");
   state.cases = await db.all("cases");
   state.queue = await db.all("queue");
@@ -640,6 +671,7 @@ function refreshArea() {
 }
 
 async function trySync() {
+  if (wiped) return;
   if (!navigator.onLine || syncing) {
     await drawStatus();
     return;
@@ -659,7 +691,8 @@ async function trySync() {
       onRefused: (result) => notify(format(T.routeRefused, { reason: result.reason })),
     });
   } catch (error) {
-    if (error instanceof SyncError && error.signedOut) notify(T.signedOut);
+    if (error instanceof SyncError && error.revoked) await wipeDevice();
+    else if (error instanceof SyncError && error.signedOut) askToLogIn();
     else if (navigator.onLine) notify(format(T.syncFailed, { reason: error.message }));
   } finally {
     syncing = false;
@@ -671,7 +704,7 @@ async function trySync() {
 document.getElementById("sync-now").addEventListener("click", () => trySync());
 window.addEventListener("online", () => trySync());
 window.addEventListener("offline", () => drawStatus());
-setInterval(() => trySync(), SYNC_EVERY_MS);
+const syncTimer = setInterval(() => trySync(), SYNC_EVERY_MS);
 
 if ("geolocation" in navigator) {
   navigator.geolocation.watchPosition(

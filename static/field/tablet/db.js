@@ -7,7 +7,7 @@
 // One database per login: on a device shared by two volunteers or members, each
 // sees only their own cases, and a queued visit uploads only under its author.
 const USER = document.getElementById("tablet-app")?.dataset.user || "anonymous";
-const NAME = "takhai-my-area-" + USER;
+export const NAME = "takhai-my-area-" + USER;
 const VERSION = 2;
 
 function promised(request) {
@@ -18,8 +18,11 @@ function promised(request) {
 }
 
 let opening = null;
+let closed = false;
 
 export function open() {
+  // Wiped: opening would make the database again, empty, under the wipe's nose.
+  if (closed) return Promise.reject(new Error("the tablet's data was wiped"));
   if (!opening) {
     const request = indexedDB.open(NAME, VERSION);
     request.onupgradeneeded = () => {
@@ -33,6 +36,15 @@ export function open() {
     opening = promised(request);
   }
   return opening;
+}
+
+// Closes the connection (a database cannot be deleted while it is open); once
+// closed, this page must not open it again (app.js stops after a wipe).
+export function close() {
+  closed = true;
+  const closing = opening;
+  opening = null;
+  if (closing) closing.then((db) => db.close(), () => {});
 }
 
 // Runs work(stores) in one transaction; resolves with its result once committed,

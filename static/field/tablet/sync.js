@@ -3,6 +3,7 @@
 // survives any number of failed attempts, and its client_id keeps a retry from
 // saving it twice.
 import * as db from "./db.js";
+import { deviceId } from "./device.js";
 import { applyChange, replanLocal } from "./route.js";
 
 const BATCH = 100;
@@ -13,9 +14,19 @@ const TODAY_URL = "/api/v1/today/";
 const TODAY_CHANGES_URL = "/api/v1/today/stops/";
 
 export class SyncError extends Error {
-  constructor(message, { signedOut = false } = {}) {
+  constructor(message, { signedOut = false, revoked = false } = {}) {
     super(message);
     this.signedOut = signedOut;
+    // A coordinator revoked this device: the app wipes what it keeps.
+    this.revoked = revoked;
+  }
+}
+
+async function errorCode(response) {
+  try {
+    return (await response.clone().json()).code || "";
+  } catch (error) {
+    return "";
   }
 }
 
@@ -28,9 +39,19 @@ async function request(url, options = {}) {
   const response = await fetch(url, {
     credentials: "same-origin",
     ...options,
-    headers: { Accept: "application/json", ...(options.headers || {}) },
+    headers: {
+      Accept: "application/json",
+      "X-Takhai-Device": deviceId(),
+      ...(options.headers || {}),
+    },
   });
-  if (response.redirected || response.status === 401 || response.status === 403) {
+  if (response.status === 401 || response.status === 403) {
+    if ((await errorCode(response)) === "device_revoked") {
+      throw new SyncError("revoked", { revoked: true });
+    }
+    throw new SyncError(String(response.status), { signedOut: true });
+  }
+  if (response.redirected) {
     throw new SyncError(String(response.status), { signedOut: true });
   }
   if (!response.ok) {
