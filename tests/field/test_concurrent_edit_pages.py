@@ -76,7 +76,7 @@ def test_a_place_assigned_from_an_old_team_page_is_a_409_and_the_first_stays(
     assert saved.status_code == 302
     assert refused.status_code == 409
     html = refused.content.decode()
-    assert "was changed by " + coordinator.get_full_name() in html
+    assert "ถูกแก้ไขโดย " + coordinator.get_full_name() in html  # Thai first
     assert 'role="alert"' in html
     # The page shows the place as it stands: team B holds the east cluster now,
     # and it carries the new version.
@@ -143,7 +143,7 @@ def test_a_zone_change_from_an_old_zones_page_is_a_409_and_the_first_stays(
     assert moved.status_code == 302
     assert refused.status_code == 409
     html = refused.content.decode()
-    assert "was changed by " + coordinator.get_full_name() in html
+    assert "ถูกแก้ไขโดย " + coordinator.get_full_name() in html  # Thai first
     assert [m.level_tag for m in refused.context["messages"]] == ["error"]
     households = {h["id"]: h for h in refused.context["page_data"]["households"]}
     assert households[home]["volunteer"] == zone_world.east.pk  # the page shows the move
