@@ -103,6 +103,7 @@ from typing import Any, Final
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from field.models import (
@@ -518,6 +519,7 @@ _CHILD_LEVEL: Final[dict[int, type[Province] | type[District] | type[Subdistrict
     4: Subdistrict,
 }
 _LEVEL_OF_LENGTH: Final = {0: StatLevel.COUNTRY, 2: StatLevel.PROVINCE, 4: StatLevel.DISTRICT}
+_CHILD_STAT_LEVEL: Final = {0: StatLevel.PROVINCE, 2: StatLevel.DISTRICT, 4: StatLevel.TAMBON}
 
 
 def stats_publish(*, academic_year: int, areas: Collection[str] | None = None) -> int:
@@ -532,19 +534,25 @@ def stats_publish(*, academic_year: int, areas: Collection[str] | None = None) -
     from field.gap_selectors import _quantities, _suppressed
 
     k: int = settings.SUPPRESS_K
-    counted = {
-        (row.level, row.code): row
-        for row in AreaStat.objects.filter(academic_year=academic_year).exclude(
-            level=StatLevel.TAMBON
-        )
-    }
+    year_rows = AreaStat.objects.filter(academic_year=academic_year)
+    if areas is not None:
+        # Only the areas asked for and the rows one level below them: an
+        # incremental refresh republishes three areas, not the country.
+        near = Q(pk__in=[])
+        for parent in areas:
+            near |= Q(level=_LEVEL_OF_LENGTH[len(parent)], code=parent or COUNTRY_CODE)
+            near |= Q(level=_CHILD_STAT_LEVEL[len(parent)], code__startswith=parent)
+        year_rows = year_rows.filter(near)
+    counted: dict[tuple[str, str], tuple[dt.datetime, dict[str, int]]] = {}
     children_counts: dict[str, dict[str, int]] = {}
-    for code, *values in (
-        AreaStat.objects.filter(academic_year=academic_year)
-        .exclude(level=StatLevel.COUNTRY)
-        .values_list("code", *AREA_STAT_COUNTS)
+    for level, code, refreshed_at, *values in year_rows.values_list(
+        "level", "code", "refreshed_at", *AREA_STAT_COUNTS
     ):
-        children_counts[code] = dict(zip(AREA_STAT_COUNTS, values, strict=True))
+        counts = dict(zip(AREA_STAT_COUNTS, values, strict=True))
+        if level != StatLevel.TAMBON:
+            counted[(level, code)] = (refreshed_at, counts)
+        if level != StatLevel.COUNTRY:
+            children_counts[code] = counts
     wanted = (
         {"", *(code for (_level, code) in counted if code != COUNTRY_CODE)}
         if areas is None
@@ -552,9 +560,14 @@ def stats_publish(*, academic_year: int, areas: Collection[str] | None = None) -
     )
     children: dict[str, list[str]] = {}
     for length, model in _CHILD_LEVEL.items():
-        for code in model.objects.values_list("code", flat=True).order_by("code"):
-            if code[:length] in wanted:
-                children.setdefault(code[:length], []).append(code)
+        below = [parent for parent in wanted if len(parent) == length]
+        if not below:
+            continue
+        prefixes = Q(pk__in=[])
+        for parent in below:
+            prefixes |= Q(code__startswith=parent)
+        for code in model.objects.filter(prefixes).values_list("code", flat=True).order_by("code"):
+            children.setdefault(code[:length], []).append(code)
     zeros = dict.fromkeys(AREA_STAT_COUNTS, 0)
     rows: list[AreaPublication] = []
     for parent in sorted(wanted):
@@ -562,7 +575,7 @@ def stats_publish(*, academic_year: int, areas: Collection[str] | None = None) -
         stat = counted.get((level.value, parent or COUNTRY_CODE))
         if stat is None:
             continue
-        total = {name: getattr(stat, name) for name in AREA_STAT_COUNTS}
+        refreshed_at, total = stat
         listed = {code: children_counts.get(code, zeros) for code in children.get(parent, [])}
         rows.append(
             AreaPublication(
@@ -576,7 +589,7 @@ def stats_publish(*, academic_year: int, areas: Collection[str] | None = None) -
                     partial=False,
                     k=k,
                 )[0],
-                refreshed_at=stat.refreshed_at,
+                refreshed_at=refreshed_at,
             )
         )
     with connection.cursor() as cursor:
